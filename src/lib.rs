@@ -1,0 +1,19 @@
+//! `terraform-provider-konoha`: a Terraform provider, written in Rust, for Konoha's multi-tenant
+//! Spark SQL service.
+//!
+//! Start reading at [`provider`], which lists the resources and wires the clients, then
+//! `docs/ARCHITECTURE.md` for the layer picture. The layers, lowest first:
+//!
+//! - [`tf`]: Terraform values, types, paths, diagnostics and their wire codecs;
+//! - [`framework`]: schemas, the [`framework::Resource`] trait and the protocol's planning rules;
+//! - [`plugin`]: go-plugin handshake, mutual TLS and the tfplugin5 gRPC service;
+//! - domain ([`spark`]) and clients ([`vault`]): pure rules and remote APIs;
+//! - [`resources`]: the resources and data sources, gluing the above together.
+
+pub mod framework;
+pub mod plugin;
+pub mod provider;
+pub mod resources;
+pub mod spark;
+pub mod tf;
+pub mod vault;
