@@ -1,1 +1,22 @@
-//! (in progress)
+//! The resources and data sources: each glues a schema, the domain rules and a client.
+//!
+//! - [`spark_profile`]: `konoha_spark_profile`, a workload's Spark settings in Vault KV v2;
+//! - [`spark_profile_data`]: the `konoha_spark_profile` data source;
+//! - [`profile_model`]: conversions between Terraform values and the Spark domain's types,
+//!   shared by both.
+
+pub mod profile_model;
+pub mod spark_profile;
+pub mod spark_profile_data;
+
+use crate::tf::{AttributePath, Diagnostic};
+
+/// The diagnostic for a remote failure: what failed, the error chain, and whether retrying may help.
+pub(crate) fn remote_error(summary: &str, err: &dyn std::error::Error) -> Diagnostic {
+    Diagnostic::error(summary, crate::provider::error_chain(err))
+}
+
+/// The diagnostic for a domain rule the configuration breaks.
+pub(crate) fn invalid_setting(path: AttributePath, message: String) -> Diagnostic {
+    Diagnostic::error("Invalid Spark profile setting", message).at(path)
+}

@@ -1,0 +1,335 @@
+//! Schemas as plain data, built with small by-value builders.
+//!
+//! An [`Attribute`] carries everything the framework needs to validate and plan it: its type,
+//! whether it is required, optional or computed, its default, whether a change forces
+//! replacement, its validators, and the description that feeds both Terraform and `docs/`.
+//! Converting a schema to the wire lives in `plugin::convert`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::validators::Validator;
+use crate::tf::{Type, Value};
+
+/// A resource's, data source's or provider's schema: a version and the top-level block.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    /// Bumped whenever the stored state's shape changes; old states are then upgraded.
+    pub version: i64,
+    /// The top-level block.
+    pub block: Block,
+}
+
+impl Schema {
+    /// A version-0 schema around `block`.
+    pub fn new(block: Block) -> Self {
+        Self { version: 0, block }
+    }
+
+    /// The same schema at `version`.
+    #[must_use]
+    pub fn version(mut self, version: i64) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The object type of values of this schema.
+    pub fn value_type(&self) -> Type {
+        self.block.value_type()
+    }
+}
+
+/// A block: attributes and nested blocks.
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    /// What the block is for, in Markdown.
+    pub description: String,
+    /// The block's attributes, in the order the docs list them.
+    pub attributes: Vec<Attribute>,
+    /// The block's nested blocks.
+    pub blocks: Vec<NestedBlock>,
+}
+
+impl Block {
+    /// An empty block described by `description`.
+    pub fn new(description: impl Into<String>) -> Self {
+        Self {
+            description: description.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The block with one more attribute.
+    #[must_use]
+    pub fn attribute(mut self, attribute: Attribute) -> Self {
+        self.attributes.push(attribute);
+        self
+    }
+
+    /// The block with one more nested block.
+    #[must_use]
+    pub fn block(mut self, block: NestedBlock) -> Self {
+        self.blocks.push(block);
+        self
+    }
+
+    /// The object type of this block's values.
+    pub fn value_type(&self) -> Type {
+        let mut attrs: BTreeMap<String, Type> = self
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.ty.clone()))
+            .collect();
+        for nested in &self.blocks {
+            attrs.insert(nested.name.clone(), nested.value_type());
+        }
+        Type::Object(attrs)
+    }
+
+    /// The attribute called `name`.
+    pub fn find_attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// The nested block called `name`.
+    pub fn find_block(&self, name: &str) -> Option<&NestedBlock> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+}
+
+/// How a nested block repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nesting {
+    /// At most one block; its value is an object, or null when absent.
+    Single,
+    /// Any number of blocks, in order; the value is a list of objects, `[]` when none.
+    List,
+    /// Any number of blocks, unordered; the value is a set of objects, `[]` when none.
+    Set,
+}
+
+/// A nested block such as `dynamic_allocation { … }`.
+#[derive(Debug, Clone)]
+pub struct NestedBlock {
+    /// The block's name in configuration.
+    pub name: String,
+    /// How it repeats.
+    pub nesting: Nesting,
+    /// Its content.
+    pub block: Block,
+    /// The fewest blocks allowed (list and set only).
+    pub min_items: i64,
+    /// The most blocks allowed, 0 for no limit (list and set only).
+    pub max_items: i64,
+}
+
+impl NestedBlock {
+    /// A block that appears at most once.
+    pub fn single(name: impl Into<String>, block: Block) -> Self {
+        Self {
+            name: name.into(),
+            nesting: Nesting::Single,
+            block,
+            min_items: 0,
+            max_items: 0,
+        }
+    }
+
+    /// A block that may repeat, in order.
+    pub fn list(name: impl Into<String>, block: Block) -> Self {
+        Self {
+            nesting: Nesting::List,
+            ..Self::single(name, block)
+        }
+    }
+
+    /// The same block with item limits (list and set only).
+    #[must_use]
+    pub fn items(mut self, min: i64, max: i64) -> Self {
+        self.min_items = min;
+        self.max_items = max;
+        self
+    }
+
+    /// The type of this block's value in its parent object.
+    pub fn value_type(&self) -> Type {
+        let object = self.block.value_type();
+        match self.nesting {
+            Nesting::Single => object,
+            Nesting::List => Type::list(object),
+            Nesting::Set => Type::set(object),
+        }
+    }
+}
+
+/// One attribute of a block.
+#[derive(Clone)]
+pub struct Attribute {
+    /// Its name in configuration and state.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+    /// What it means, in Markdown: shown by Terraform tooling and rendered into `docs/`.
+    pub description: String,
+    /// The configuration must set it.
+    pub required: bool,
+    /// The configuration may set it.
+    pub optional: bool,
+    /// The provider may set it.
+    pub computed: bool,
+    /// Terraform hides it in plans and output.
+    pub sensitive: bool,
+    /// The value planned when the configuration leaves it null.
+    pub default: Option<Value>,
+    /// A planned change to it replaces the resource.
+    pub force_new: bool,
+    /// A computed value that stays as it is in state when the provider has no new value.
+    pub use_state_for_unknown: bool,
+    /// Checks on configured values; they see only known, non-null values.
+    pub validators: Vec<Arc<dyn Validator>>,
+}
+
+impl std::fmt::Debug for Attribute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attribute")
+            .field("name", &self.name)
+            .field("ty", &self.ty)
+            .field("required", &self.required)
+            .field("optional", &self.optional)
+            .field("computed", &self.computed)
+            .field("default", &self.default)
+            .field("force_new", &self.force_new)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Attribute {
+    /// A new attribute of type `ty`, neither required, optional nor computed yet.
+    pub fn new(name: impl Into<String>, ty: Type) -> Self {
+        Self {
+            name: name.into(),
+            ty,
+            description: String::new(),
+            required: false,
+            optional: false,
+            computed: false,
+            sensitive: false,
+            default: None,
+            force_new: false,
+            use_state_for_unknown: false,
+            validators: Vec::new(),
+        }
+    }
+
+    /// A string attribute.
+    pub fn string(name: impl Into<String>) -> Self {
+        Self::new(name, Type::String)
+    }
+
+    /// A number attribute holding whole numbers.
+    pub fn int(name: impl Into<String>) -> Self {
+        Self::new(name, Type::Number)
+    }
+
+    /// A bool attribute.
+    pub fn bool(name: impl Into<String>) -> Self {
+        Self::new(name, Type::Bool)
+    }
+
+    /// A `map(string)` attribute.
+    pub fn string_map(name: impl Into<String>) -> Self {
+        Self::new(name, Type::map(Type::String))
+    }
+
+    /// The configuration must set it.
+    #[must_use]
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// The configuration may set it.
+    #[must_use]
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// The provider sets it.
+    #[must_use]
+    pub fn computed(mut self) -> Self {
+        self.computed = true;
+        self
+    }
+
+    /// Hidden in plans and output.
+    #[must_use]
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+
+    /// Planned as `value` when the configuration leaves it null. An attribute with a default is
+    /// optional *and computed*: Terraform lets a provider plan a value the configuration does
+    /// not hold only for computed attributes.
+    #[must_use]
+    pub fn default(mut self, value: impl Into<Value>) -> Self {
+        self.default = Some(value.into());
+        self.optional = true;
+        self.computed = true;
+        self
+    }
+
+    /// A change replaces the resource.
+    #[must_use]
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+
+    /// When a change elsewhere would leave it unknown, keep the value in state instead.
+    #[must_use]
+    pub fn use_state_for_unknown(mut self) -> Self {
+        self.use_state_for_unknown = true;
+        self
+    }
+
+    /// Adds a validator.
+    #[must_use]
+    pub fn validate(mut self, validator: impl Validator + 'static) -> Self {
+        self.validators.push(Arc::new(validator));
+        self
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = text.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_type_includes_blocks_by_nesting() {
+        let block = Block::new("x")
+            .attribute(Attribute::string("a").required())
+            .block(NestedBlock::single("one", Block::new("o").attribute(Attribute::bool("b"))))
+            .block(NestedBlock::list("many", Block::new("m")));
+        let Type::Object(attrs) = block.value_type() else {
+            panic!("not an object");
+        };
+        assert_eq!(attrs["a"], Type::String);
+        assert!(matches!(attrs["one"], Type::Object(_)));
+        assert!(matches!(attrs["many"], Type::List(_)));
+    }
+
+    #[test]
+    fn default_makes_optional_and_computed() {
+        let a = Attribute::int("n").default(4i64);
+        assert!(a.optional && a.computed && !a.required);
+    }
+}

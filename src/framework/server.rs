@@ -1,0 +1,468 @@
+//! The protocol's rules around a [`Provider`]: schema lookup, validation, the fixed planning
+//! order, create/update/delete dispatch and the checks Terraform makes of a provider's answers.
+//!
+//! Everything here speaks framework values; the gRPC layer decodes and encodes around it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::plan;
+use super::resource::{
+    ConfigureRequest, Context, CreateRequest, DataReadRequest, DataSource, DeleteRequest,
+    PlanRequest, Provider, ReadRequest, Resource, UpdateRequest,
+};
+use super::schema::{Block, Schema};
+use crate::tf::{AttributePath, Diagnostic, Diagnostics, PathStep, Value};
+
+/// Every schema a provider offers.
+#[derive(Debug, Clone)]
+pub struct Schemas {
+    /// The provider block.
+    pub provider: Schema,
+    /// Resource schemas by type name.
+    pub resources: BTreeMap<String, Schema>,
+    /// Data source schemas by type name.
+    pub data_sources: BTreeMap<String, Schema>,
+}
+
+/// The outcome of planning one resource change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedChange {
+    /// The planned new state; null for a destroy.
+    pub planned: Value,
+    /// Attributes whose change replaces the resource.
+    pub requires_replace: Vec<AttributePath>,
+}
+
+/// The outcome of applying one resource change: the new state (null when nothing exists) and
+/// the diagnostics. Both may be present: a failed update still records what changed.
+#[derive(Debug)]
+pub struct AppliedChange {
+    /// The new state; `None` to keep nothing (create failed, or delete succeeded).
+    pub state: Option<Value>,
+    /// Errors and warnings.
+    pub diagnostics: Diagnostics,
+}
+
+/// A provider wrapped in the protocol's rules.
+pub struct Server {
+    provider: Arc<dyn Provider>,
+    resources: BTreeMap<String, Arc<dyn Resource>>,
+    data_sources: BTreeMap<String, Arc<dyn DataSource>>,
+    schemas: Schemas,
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("resources", &self.resources.keys().collect::<Vec<_>>())
+            .field("data_sources", &self.data_sources.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Wraps `provider`, building every schema once: Terraform asks for them in every process.
+    pub fn new(provider: Arc<dyn Provider>) -> Self {
+        let resources: BTreeMap<String, Arc<dyn Resource>> = provider
+            .resources()
+            .into_iter()
+            .map(|r| (r.type_name().to_owned(), r))
+            .collect();
+        let data_sources: BTreeMap<String, Arc<dyn DataSource>> = provider
+            .data_sources()
+            .into_iter()
+            .map(|d| (d.type_name().to_owned(), d))
+            .collect();
+        let schemas = Schemas {
+            provider: provider.schema(),
+            resources: resources
+                .iter()
+                .map(|(n, r)| (n.clone(), r.schema()))
+                .collect(),
+            data_sources: data_sources
+                .iter()
+                .map(|(n, d)| (n.clone(), d.schema()))
+                .collect(),
+        };
+        Self {
+            provider,
+            resources,
+            data_sources,
+            schemas,
+            stop: CancellationToken::new(),
+        }
+    }
+
+    /// Every schema.
+    pub fn schemas(&self) -> &Schemas {
+        &self.schemas
+    }
+
+    /// The schema of resource type `type_name`.
+    pub fn resource_schema(&self, type_name: &str) -> Result<&Schema, Diagnostics> {
+        self.schemas
+            .resources
+            .get(type_name)
+            .ok_or_else(|| unknown_type("resource", type_name))
+    }
+
+    /// The schema of data source type `type_name`.
+    pub fn data_source_schema(&self, type_name: &str) -> Result<&Schema, Diagnostics> {
+        self.schemas
+            .data_sources
+            .get(type_name)
+            .ok_or_else(|| unknown_type("data source", type_name))
+    }
+
+    fn resource(&self, type_name: &str) -> Result<&Arc<dyn Resource>, Diagnostics> {
+        self.resources
+            .get(type_name)
+            .ok_or_else(|| unknown_type("resource", type_name))
+    }
+
+    fn context(&self) -> Context {
+        Context {
+            stop: self.stop.child_token(),
+        }
+    }
+
+    /// Terraform's `Stop`: cancels in-flight work. Later calls get a fresh token, since Terraform
+    /// may go on to other operations (it does not after an interrupt, but nothing forbids it).
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// Checks the provider block.
+    pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
+        let mut diags = validate_attributes(&self.schemas.provider.block, config);
+        diags.extend(self.provider.validate_config(config));
+        diags
+    }
+
+    /// Configures the provider.
+    pub async fn configure(&self, config: Value, terraform_version: String) -> Diagnostics {
+        match self
+            .provider
+            .configure(ConfigureRequest {
+                config,
+                terraform_version,
+            })
+            .await
+        {
+            Ok(()) => Diagnostics::new(),
+            Err(diags) => diags,
+        }
+    }
+
+    /// Checks a resource's configuration: attribute validators, then the resource's own checks.
+    pub fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let resource = match self.resource(type_name) {
+            Ok(r) => r,
+            Err(diags) => return diags,
+        };
+        let mut diags = validate_attributes(&self.schemas.resources[type_name].block, config);
+        diags.extend(resource.validate_config(config));
+        diags
+    }
+
+    /// Checks a data source's configuration.
+    pub fn validate_data_source_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let Some(source) = self.data_sources.get(type_name) else {
+            return unknown_type("data source", type_name);
+        };
+        let mut diags = validate_attributes(&self.schemas.data_sources[type_name].block, config);
+        diags.extend(source.validate_config(config));
+        diags
+    }
+
+    /// Upgrades a stored state to the current schema. `json` is the raw state as Terraform
+    /// stored it, written with schema `version`.
+    pub fn upgrade_resource_state(
+        &self,
+        type_name: &str,
+        version: i64,
+        json: &[u8],
+    ) -> Result<Value, Diagnostics> {
+        let resource = self.resource(type_name)?;
+        let schema = &self.schemas.resources[type_name];
+        let ty = schema.value_type();
+        if version > schema.version {
+            return Err(Diagnostic::error(
+                "State written by a newer provider",
+                format!(
+                    "The state of this {type_name} has schema version {version}; this provider \
+                     knows versions up to {}. Upgrade the konoha provider.",
+                    schema.version
+                ),
+            )
+            .into());
+        }
+        if version == schema.version {
+            return crate::tf::json::decode_lenient(json, &ty).map_err(|e| codec_bug("state", e));
+        }
+        let raw: serde_json::Value = serde_json::from_slice(json)
+            .map_err(|e| Diagnostic::provider_bug("Unable to read stored state", e))?;
+        let upgraded = resource.upgrade_state(version, raw)?;
+        let bytes = serde_json::to_vec(&upgraded)
+            .map_err(|e| Diagnostic::provider_bug("Unable to upgrade stored state", e))?;
+        crate::tf::json::decode_lenient(&bytes, &ty).map_err(|e| codec_bug("upgraded state", e))
+    }
+
+    /// Refreshes a resource; a null result means the remote object is gone.
+    pub async fn read_resource(&self, type_name: &str, current: Value) -> Result<Value, Diagnostics> {
+        let resource = self.resource(type_name)?;
+        if current.is_null() {
+            return Ok(Value::Null);
+        }
+        let state = resource
+            .read(ReadRequest {
+                current,
+                ctx: self.context(),
+            })
+            .await?;
+        Ok(state.unwrap_or(Value::Null))
+    }
+
+    /// Plans a change, in the fixed order: destroy short-cut; defaults; computed to unknown when
+    /// anything changed; state for unknown; the resource's `modify_plan`; requires-replace.
+    pub fn plan_resource_change(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        proposed: Value,
+        config: &Value,
+    ) -> Result<PlannedChange, Diagnostics> {
+        let resource = self.resource(type_name)?;
+        let block = &self.schemas.resources[type_name].block;
+        if proposed.is_null() {
+            return Ok(PlannedChange {
+                planned: Value::Null,
+                requires_replace: Vec::new(),
+            });
+        }
+        let mut planned = proposed;
+        plan::apply_defaults(block, config, &mut planned);
+        if prior.is_null() || &planned != prior {
+            plan::mark_computed_unknown(block, config, &mut planned);
+            plan::use_state_for_unknown(block, prior, &mut planned);
+        }
+        let planned = resource.modify_plan(PlanRequest {
+            config,
+            prior,
+            planned,
+        })?;
+        let requires_replace = if prior.is_null() {
+            Vec::new()
+        } else {
+            plan::requires_replace(block, prior, &planned)
+        };
+        Ok(PlannedChange {
+            planned,
+            requires_replace,
+        })
+    }
+
+    /// Applies a planned change: create when there is no prior state, delete when the plan is
+    /// null, update otherwise. The result is checked against the plan.
+    pub async fn apply_resource_change(
+        &self,
+        type_name: &str,
+        prior: Value,
+        planned: Value,
+        config: Value,
+    ) -> AppliedChange {
+        let resource = match self.resource(type_name) {
+            Ok(r) => r,
+            Err(diagnostics) => {
+                return AppliedChange {
+                    state: (!prior.is_null()).then_some(prior),
+                    diagnostics,
+                };
+            }
+        };
+        let ctx = self.context();
+        if planned.is_null() {
+            return match resource.delete(DeleteRequest { prior: prior.clone(), ctx }).await {
+                Ok(()) => AppliedChange {
+                    state: None,
+                    diagnostics: Diagnostics::new(),
+                },
+                Err(diagnostics) => AppliedChange {
+                    state: Some(prior),
+                    diagnostics,
+                },
+            };
+        }
+        let creating = prior.is_null();
+        let result = if creating {
+            resource
+                .create(CreateRequest {
+                    config,
+                    planned: planned.clone(),
+                    ctx,
+                })
+                .await
+        } else {
+            resource
+                .update(UpdateRequest {
+                    config,
+                    prior: prior.clone(),
+                    planned: planned.clone(),
+                    ctx,
+                })
+                .await
+        };
+        match result {
+            Ok(applied) => {
+                let mut diagnostics = applied.warnings;
+                if let Some(problem) = check_applied(&applied.state, &planned) {
+                    diagnostics.push(problem);
+                }
+                AppliedChange {
+                    state: Some(applied.state),
+                    diagnostics,
+                }
+            }
+            Err(err) => AppliedChange {
+                state: err.partial_state.or((!creating).then_some(prior)),
+                diagnostics: err.diagnostics,
+            },
+        }
+    }
+
+    /// Imports a resource by ID.
+    pub async fn import_resource_state(&self, type_name: &str, id: &str) -> Result<Value, Diagnostics> {
+        let resource = self.resource(type_name)?;
+        resource.import_state(id, &self.context()).await
+    }
+
+    /// Reads a data source.
+    pub async fn read_data_source(&self, type_name: &str, config: Value) -> Result<Value, Diagnostics> {
+        let Some(source) = self.data_sources.get(type_name) else {
+            return Err(unknown_type("data source", type_name));
+        };
+        let state = source
+            .read(DataReadRequest {
+                config,
+                ctx: self.context(),
+            })
+            .await?;
+        if !state.is_wholly_known() {
+            return Err(Diagnostic::provider_bug(
+                "Data source returned unknown values",
+                format!("{type_name} left values unknown after read."),
+            )
+            .into());
+        }
+        Ok(state)
+    }
+}
+
+/// Runs every attribute's validators over `config`, descending into nested blocks.
+fn validate_attributes(block: &Block, config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    walk_validate(block, config, &AttributePath::root(), &mut diags);
+    diags
+}
+
+fn walk_validate(block: &Block, config: &Value, at: &AttributePath, diags: &mut Diagnostics) {
+    for attribute in &block.attributes {
+        let path = at.clone().push_attr(&attribute.name);
+        for d in super::validators::run(&attribute.validators, config.attr(&attribute.name), &path) {
+            diags.push(d);
+        }
+    }
+    for nested in &block.blocks {
+        let path = at.clone().push_attr(&nested.name);
+        match config.attr(&nested.name) {
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let path = path.clone().push_index(i as i64);
+                    walk_validate(&nested.block, item, &path, diags);
+                }
+            }
+            object @ Value::Map(_) => walk_validate(&nested.block, object, &path, diags),
+            _ => {}
+        }
+    }
+}
+
+/// Terraform's own check of an apply result: wholly known, and equal to every known planned
+/// value. Failing it is always a provider bug, so say so before Terraform does.
+fn check_applied(state: &Value, planned: &Value) -> Option<Diagnostic> {
+    if let Some(path) = first_unknown(state, AttributePath::root()) {
+        return Some(Diagnostic::provider_bug(
+            "Provider returned an unknown value after apply",
+            format!("The value of {path} is still unknown after apply."),
+        ));
+    }
+    first_mismatch(planned, state, AttributePath::root()).map(|path| {
+        Diagnostic::provider_bug(
+            "Provider produced a result inconsistent with its plan",
+            format!("The applied value of {path} differs from the planned value."),
+        )
+    })
+}
+
+fn first_unknown(value: &Value, at: AttributePath) -> Option<AttributePath> {
+    match value {
+        Value::Unknown => Some(at),
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_unknown(v, at.clone().push_index(i as i64))),
+        Value::Map(entries) => entries
+            .iter()
+            .find_map(|(k, v)| first_unknown(v, at.clone().push_step(k))),
+        _ => None,
+    }
+}
+
+fn first_mismatch(planned: &Value, actual: &Value, at: AttributePath) -> Option<AttributePath> {
+    match (planned, actual) {
+        (Value::Unknown, _) => None,
+        (Value::List(p), Value::List(a)) if p.len() == a.len() => p
+            .iter()
+            .zip(a)
+            .enumerate()
+            .find_map(|(i, (p, a))| first_mismatch(p, a, at.clone().push_index(i as i64))),
+        (Value::Map(p), Value::Map(a)) if p.len() == a.len() => p.iter().find_map(|(k, pv)| {
+            let path = at.clone().push_step(k);
+            match a.get(k) {
+                Some(av) => first_mismatch(pv, av, path),
+                None => Some(path),
+            }
+        }),
+        (p, a) if p == a => None,
+        _ => Some(at),
+    }
+}
+
+trait PushStep {
+    fn push_step(self, key: &str) -> Self;
+}
+
+impl PushStep for AttributePath {
+    /// Attribute steps for object keys; the distinction from map keys only affects how the path
+    /// prints, which is all these post-check paths are for.
+    fn push_step(mut self, key: &str) -> Self {
+        self.0.push(PathStep::Attribute(key.to_owned()));
+        self
+    }
+}
+
+fn unknown_type(kind: &str, type_name: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Unknown {kind} type"),
+        format!("The konoha provider has no {kind} type {type_name:?}."),
+    )
+    .into()
+}
+
+fn codec_bug(what: &str, err: crate::tf::CodecError) -> Diagnostics {
+    Diagnostic::provider_bug(format!("Unable to decode the {what}"), err).into()
+}

@@ -1,0 +1,476 @@
+//! `konoha_spark_profile`: one workload's Spark executor settings, stored as a Vault KV v2
+//! secret that the Kyuubi server renders into `/etc/kyuubi/spark.env`.
+//!
+//! The file reads top to bottom: schema, validation and planning (pure), then create, read,
+//! update, delete and import (Vault I/O). The Spark rules themselves live in `crate::spark`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::profile_model::{attribute_path, profile_input};
+use super::{invalid_setting, remote_error};
+use crate::framework::{
+    Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
+    PlanRequest, ReadRequest, Resource, Schema, UpdateRequest, plan, validators,
+};
+use crate::provider::Clients;
+use crate::spark;
+use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
+use crate::vault::{VaultClient, VaultError};
+
+/// The `konoha_spark_profile` resource.
+#[derive(Debug)]
+pub struct SparkProfile {
+    clients: Arc<Clients>,
+}
+
+impl SparkProfile {
+    /// The resource, using the provider's shared clients.
+    pub fn new(clients: Arc<Clients>) -> Self {
+        Self { clients }
+    }
+}
+
+/// The profile's settings attributes, shared with the data source (which computes them all).
+pub(crate) fn settings_block(block: Block) -> Block {
+    block
+        .attribute(
+            Attribute::int("executor_instances")
+                .default(spark::DEFAULT_EXECUTOR_INSTANCES)
+                .description(
+                    "How many executors each Spark application starts \
+                     (`spark.executor.instances`). At least 1 when dynamic allocation is off; \
+                     not written when it is on, since Spark would then use it as the initial count.",
+                ),
+        )
+        .attribute(
+            Attribute::string("executor_memory")
+                .default(spark::DEFAULT_EXECUTOR_MEMORY)
+                .description(
+                    "Heap memory per executor (`spark.executor.memory`), a whole number with a \
+                     unit such as `2g` or `512m`; at least `450m`.",
+                ),
+        )
+        .attribute(Attribute::string("executor_memory_overhead").optional().description(
+            "Extra non-heap memory per executor pod (`spark.executor.memoryOverhead`), a whole \
+             number with a unit. Spark's default (10% of the heap, at least 384 MiB) applies when unset.",
+        ))
+        .attribute(
+            Attribute::int("executor_cores")
+                .default(spark::DEFAULT_EXECUTOR_CORES)
+                .validate(validators::at_least(1))
+                .description("Task slots per executor (`spark.executor.cores`), at least 1."),
+        )
+        .attribute(
+            Attribute::string("executor_request_cores")
+                .default(spark::DEFAULT_EXECUTOR_REQUEST_CORES)
+                .description(
+                    "The CPU each executor pod requests from Kubernetes \
+                     (`spark.kubernetes.executor.request.cores`), a Kubernetes quantity such as \
+                     `1.8` or `500m`.",
+                ),
+        )
+        .attribute(Attribute::string("executor_limit_cores").optional().description(
+            "The CPU limit of each executor pod (`spark.kubernetes.executor.limit.cores`), a \
+             Kubernetes quantity no smaller than `executor_request_cores`.",
+        ))
+        .attribute(
+            Attribute::int("shuffle_partitions")
+                .default(spark::DEFAULT_SHUFFLE_PARTITIONS)
+                .validate(validators::at_least(1))
+                .description(
+                    "Partitions for shuffles in Spark SQL (`spark.sql.shuffle.partitions`), at \
+                     least 1. See `recommended_shuffle_partitions`.",
+                ),
+        )
+        .attribute(Attribute::bool("speculation").optional().description(
+            "Re-launch slow tasks speculatively (`spark.speculation`). Spark's default (off) \
+             applies when unset.",
+        ))
+        .attribute(Attribute::string_map("extra_conf").optional().description(
+            "Further Spark properties, written as they are. Keys start with `spark.`, repeat no \
+             setting this resource has an attribute for, and set nothing the Kyuubi server owns \
+             (master, deploy mode, container images, namespace, service accounts, upload path); \
+             values are single-line and not empty.",
+        ))
+}
+
+fn dynamic_allocation_block() -> NestedBlock {
+    NestedBlock::single(
+        "dynamic_allocation",
+        Block::new(
+            "Spark dynamic allocation. Konoha sizes executors statically, so it is off unless \
+             this block turns it on; when on, shuffle tracking is switched on with it, since \
+             Kubernetes has no external shuffle service.",
+        )
+        .attribute(
+            Attribute::bool("enabled")
+                .default(false)
+                .description("Turn dynamic allocation on (`spark.dynamicAllocation.enabled`)."),
+        )
+        .attribute(Attribute::int("min_executors").optional().description(
+            "The fewest executors (`spark.dynamicAllocation.minExecutors`); no more than `initial_executors`.",
+        ))
+        .attribute(Attribute::int("initial_executors").optional().description(
+            "Executors at start (`spark.dynamicAllocation.initialExecutors`); between `min_executors` and `max_executors`.",
+        ))
+        .attribute(Attribute::int("max_executors").optional().description(
+            "The most executors (`spark.dynamicAllocation.maxExecutors`), at least 1.",
+        )),
+    )
+}
+
+fn gpu_block() -> NestedBlock {
+    NestedBlock::single(
+        "gpu",
+        Block::new("GPUs for each executor (Spark resource scheduling).")
+            .attribute(
+                Attribute::int("amount")
+                    .required()
+                    .validate(validators::at_least(1))
+                    .description("GPUs per executor (`spark.executor.resource.gpu.amount`), at least 1."),
+            )
+            .attribute(
+                Attribute::string("vendor")
+                    .default(spark::DEFAULT_GPU_VENDOR)
+                    .description(
+                        "The Kubernetes device plugin's vendor domain \
+                         (`spark.executor.resource.gpu.vendor`).",
+                    ),
+            ),
+    )
+}
+
+/// The computed attributes that describe the rendered content, shared with the data source.
+pub(crate) fn content_attributes(block: Block) -> Block {
+    block
+        .attribute(Attribute::string("id").computed().description(
+            "`<mount>/<name>`; also the import ID.",
+        ))
+        .attribute(Attribute::string("path").computed().description(
+            "The secret's KV v2 API path, `<mount>/data/<name>`: what a Vault Agent template reads.",
+        ))
+        .attribute(Attribute::string("rendered").computed().description(
+            "The `spark.env` file: the stored properties as sorted `key=value` lines. Known at plan time.",
+        ))
+        .attribute(Attribute::string("content_sha256").computed().description(
+            "The SHA-256 of `rendered`, in hex. Known at plan time.",
+        ))
+        .attribute(Attribute::string("ref").computed().description(
+            "`<mount>/<name>@sha256:<content_sha256>`: what a `konoha_kyuubi_server` references, \
+             so that a change of content restarts the servers using it. Known at plan time.",
+        ))
+        .attribute(Attribute::int("version").computed().description(
+            "The KV v2 version holding this content. A change of anything but the content \
+             (metadata, `delete_all_versions`) writes no new version.",
+        ))
+        .attribute(Attribute::int("recommended_shuffle_partitions").computed().description(
+            "A starting point for `shuffle_partitions`: total executor cores × 4 (with dynamic \
+             allocation, counted at `max_executors`).",
+        ))
+}
+
+impl SparkProfile {
+    fn block() -> Block {
+        let block = Block::new(
+            "One workload's Spark executor settings, stored as a Vault KV v2 secret that \
+             `konoha_kyuubi_server` renders into `/etc/kyuubi/spark.env`. The secret's data is a \
+             flat map from Spark property name to value.",
+        )
+        .attribute(
+            Attribute::string("mount")
+                .required()
+                .force_new()
+                .description("The KV v2 secrets engine's mount path, e.g. `secret`. Changing it replaces the profile."),
+        )
+        .attribute(
+            Attribute::string("name")
+                .required()
+                .force_new()
+                .description("The secret's path under the mount, e.g. `spark/dbt`. Changing it replaces the profile."),
+        );
+        content_attributes(
+            settings_block(block)
+                .block(dynamic_allocation_block())
+                .block(gpu_block())
+                .attribute(Attribute::string_map("custom_metadata").optional().description(
+                    "Vault metadata on the secret: at most 64 keys of up to 128 characters, \
+                     values up to 512 characters.",
+                ))
+                .attribute(Attribute::int("max_versions").optional().description(
+                    "How many versions Vault keeps of this secret; the mount's setting applies when unset.",
+                ))
+                .attribute(
+                    Attribute::bool("delete_all_versions")
+                        .default(false)
+                        .description(
+                            "On destroy, delete the secret's metadata and every version instead \
+                             of soft-deleting the latest one.",
+                        ),
+                ),
+        )
+    }
+}
+
+/// What the planned content is, when every input is known.
+struct Content {
+    properties: BTreeMap<String, String>,
+    rendered: String,
+    sha256: String,
+    reference: String,
+    recommended_shuffle_partitions: i64,
+}
+
+fn content_of(value: &Value) -> Option<Content> {
+    let profile = spark::resolve(&profile_input(value))?;
+    let properties = spark::render_properties(&profile);
+    let rendered = spark::render_env_file(&properties);
+    let sha256 = spark::content_sha256(&rendered);
+    Some(Content {
+        reference: spark::profile_ref(&profile.mount, &profile.name, &sha256),
+        recommended_shuffle_partitions: spark::recommended_shuffle_partitions(&profile),
+        properties,
+        rendered,
+        sha256,
+    })
+}
+
+/// Sets the computed attributes that follow from mount and name.
+fn set_identity(value: &mut Value) {
+    if let (Some(mount), Some(name)) = (value.attr("mount").as_str(), value.attr("name").as_str()) {
+        let (id, path) = (format!("{mount}/{name}"), format!("{mount}/data/{name}"));
+        value.set_attr("id", Value::String(id));
+        value.set_attr("path", Value::String(path));
+    }
+}
+
+fn set_content(value: &mut Value, content: &Content) {
+    value.set_attr("rendered", Value::string(&content.rendered));
+    value.set_attr("content_sha256", Value::string(&content.sha256));
+    value.set_attr("ref", Value::string(&content.reference));
+    value.set_attr(
+        "recommended_shuffle_partitions",
+        Value::int(content.recommended_shuffle_partitions),
+    );
+}
+
+fn location(value: &Value) -> Result<(String, String), Diagnostics> {
+    match (value.attr("mount").as_str(), value.attr("name").as_str()) {
+        (Some(mount), Some(name)) => Ok((mount.to_owned(), name.to_owned())),
+        _ => Err(Diagnostic::provider_bug("Profile without a location", "mount or name is not known.").into()),
+    }
+}
+
+fn version_of(value: &Value) -> u64 {
+    value.attr("version").as_i64().and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
+}
+
+/// The metadata the configuration asks for, when it asks for any.
+fn desired_metadata(value: &Value) -> (Option<u64>, BTreeMap<String, String>) {
+    let max_versions = value.attr("max_versions").as_i64().and_then(|v| u64::try_from(v).ok());
+    let custom = value.attr("custom_metadata").as_string_map().unwrap_or_default();
+    (max_versions, custom)
+}
+
+fn write_error(err: VaultError, path: &str) -> Diagnostic {
+    match err {
+        VaultError::CasMismatch { .. } => Diagnostic::error(
+            "Spark profile changed in Vault",
+            format!(
+                "The secret {path} changed in Vault after Terraform last read it, so it was not \
+                 overwritten. Run `terraform plan` to see the change, then apply again to \
+                 replace it with the configured settings."
+            ),
+        ),
+        other => remote_error(&format!("Unable to write the Spark profile {path}"), &other),
+    }
+}
+
+impl SparkProfile {
+    async fn vault(&self) -> Result<&VaultClient, Diagnostics> {
+        self.clients.vault().await
+    }
+
+    /// Writes metadata when the plan's differs from the prior state's.
+    async fn sync_metadata(
+        &self,
+        vault: &VaultClient,
+        (mount, name): (&str, &str),
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<(), Diagnostics> {
+        let changed = prior.attr("max_versions") != planned.attr("max_versions")
+            || prior.attr("custom_metadata") != planned.attr("custom_metadata");
+        if !changed {
+            return Ok(());
+        }
+        let (max_versions, custom) = desired_metadata(planned);
+        vault
+            .write_metadata(mount, name, max_versions, &custom)
+            .await
+            .map_err(|e| remote_error(&format!("Unable to write metadata of {mount}/{name}"), &e).into())
+    }
+}
+
+#[async_trait]
+impl Resource for SparkProfile {
+    fn type_name(&self) -> &'static str {
+        "konoha_spark_profile"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(Self::block())
+    }
+
+    fn validate_config(&self, config: &Value) -> Diagnostics {
+        // The domain's cross-checks (request ≤ limit, min ≤ initial ≤ max) must see the
+        // defaults the plan will hold, so validate the configuration with them filled in.
+        let mut with_defaults = config.clone();
+        plan::apply_defaults(&Self::block(), config, &mut with_defaults);
+        spark::validate(&profile_input(&with_defaults))
+            .into_iter()
+            .map(|v| invalid_setting(attribute_path(&v.path), v.message))
+            .collect()
+    }
+
+    fn modify_plan(&self, req: PlanRequest<'_>) -> Result<Value, Diagnostics> {
+        let mut planned = req.planned;
+        set_identity(&mut planned);
+        let Some(content) = content_of(&planned) else {
+            return Ok(planned);
+        };
+        set_content(&mut planned, &content);
+        // Only new content makes a new KV version; keep the version for anything else.
+        let same_content = req.prior.attr("rendered").as_str() == Some(content.rendered.as_str());
+        let version = if same_content { req.prior.attr("version").clone() } else { Value::Unknown };
+        planned.set_attr("version", version);
+        Ok(planned)
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<Applied, ApplyError> {
+        let mut state = req.planned;
+        let (mount, name) = location(&state)?;
+        let path = format!("{mount}/{name}");
+        let content = content_of(&state).ok_or_else(|| {
+            Diagnostic::provider_bug("Unknown values at apply", "the profile's settings are not all known.")
+        })?;
+        let vault = self.vault().await?;
+        // A live secret at the path belongs to someone else (or to another state): refuse to
+        // overwrite it. A deleted one is re-created on top of its history, which check-and-set
+        // needs the current version for.
+        let cas = match vault.read_metadata_opt(&mount, &name).await.map_err(|e| remote_error(&format!("Unable to read {path}"), &e))? {
+            None => 0,
+            Some(meta) => {
+                let live = vault.read_opt(&mount, &name).await.map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?;
+                if live.is_some() {
+                    return Err(Diagnostic::error(
+                        "Spark profile already exists",
+                        format!(
+                            "A secret already exists at {path}. Import it with `terraform import \
+                             konoha_spark_profile.<name> {path}` to manage it, or choose another name."
+                        ),
+                    )
+                    .at(AttributePath::attr("name"))
+                    .into());
+                }
+                meta.current_version
+            }
+        };
+        let version = vault
+            .write_cas(&mount, &name, &content.properties, cas)
+            .await
+            .map_err(|e| write_error(e, &path))?;
+        state.set_attr("version", Value::int(version as i64));
+        set_identity(&mut state);
+        set_content(&mut state, &content);
+        // The secret exists from here on: if metadata fails, record it (tainted) rather than lose it.
+        if let Err(diags) = self.sync_metadata(vault, (&mount, &name), &Value::Null, &state).await {
+            return Err(ApplyError { diagnostics: diags, partial_state: Some(state) });
+        }
+        tracing::info!(path = %path, version, "created Spark profile");
+        Ok(state.into())
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
+        let current = req.current;
+        let (mount, name) = location(&current)?;
+        let path = format!("{mount}/{name}");
+        let vault = self.vault().await?;
+        let Some(secret) = vault.read_opt(&mount, &name).await.map_err(|e| remote_error(&format!("Unable to read {path}"), &e))? else {
+            tracing::info!(path = %path, "Spark profile is gone from Vault");
+            return Ok(None);
+        };
+        let meta = vault.read_metadata_opt(&mount, &name).await.map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?;
+        let mut state = current.clone();
+        let rendered = spark::render_env_file(&secret.data);
+        if current.attr("rendered").as_str() != Some(rendered.as_str()) {
+            // Someone changed the data in Vault: show it as the attributes it corresponds to.
+            state = super::profile_model::state_from_properties(&current, &secret.data);
+        }
+        state.set_attr("version", Value::int(secret.version as i64));
+        if let Some(meta) = meta {
+            super::profile_model::apply_metadata(&mut state, &current, meta.max_versions, &meta.custom_metadata);
+        }
+        set_identity(&mut state);
+        Ok(Some(state))
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<Applied, ApplyError> {
+        let mut state = req.planned;
+        let (mount, name) = location(&state)?;
+        let path = format!("{mount}/{name}");
+        let content = content_of(&state).ok_or_else(|| {
+            Diagnostic::provider_bug("Unknown values at apply", "the profile's settings are not all known.")
+        })?;
+        let vault = self.vault().await?;
+        let prior_version = version_of(&req.prior);
+        let version = if req.prior.attr("rendered").as_str() == Some(content.rendered.as_str()) {
+            prior_version
+        } else {
+            vault
+                .write_cas(&mount, &name, &content.properties, prior_version)
+                .await
+                .map_err(|e| write_error(e, &path))?
+        };
+        state.set_attr("version", Value::int(version as i64));
+        set_identity(&mut state);
+        set_content(&mut state, &content);
+        if let Err(diags) = self.sync_metadata(vault, (&mount, &name), &req.prior, &state).await {
+            return Err(ApplyError { diagnostics: diags, partial_state: Some(state) });
+        }
+        tracing::info!(path = %path, version, "updated Spark profile");
+        Ok(state.into())
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), Diagnostics> {
+        let (mount, name) = location(&req.prior)?;
+        let path = format!("{mount}/{name}");
+        let vault = self.vault().await?;
+        let result = if req.prior.attr("delete_all_versions").as_bool() == Some(true) {
+            vault.delete_all(&mount, &name).await
+        } else {
+            vault.delete_latest(&mount, &name).await
+        };
+        result.map_err(|e| remote_error(&format!("Unable to delete {path}"), &e))?;
+        tracing::info!(path = %path, "deleted Spark profile");
+        Ok(())
+    }
+
+    async fn import_state(&self, id: &str, _ctx: &Context) -> Result<Value, Diagnostics> {
+        let Some((mount, name)) = id.split_once('/').filter(|(m, n)| !m.is_empty() && !n.is_empty()) else {
+            return Err(Diagnostic::error(
+                "Invalid import ID",
+                format!("Expected `<mount>/<name>`, e.g. `secret/spark/dbt`; got {id:?}."),
+            )
+            .into());
+        };
+        let mut state = super::profile_model::empty_state(&Self::block());
+        state.set_attr("mount", Value::string(mount));
+        state.set_attr("name", Value::string(name));
+        state.set_attr("delete_all_versions", Value::Bool(false));
+        set_identity(&mut state);
+        Ok(state)
+    }
+}

@@ -1,0 +1,105 @@
+//! The `konoha_spark_profile` data source: reads an existing profile by mount and name, for
+//! configurations that use a profile another team manages.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::remote_error;
+use crate::framework::{Attribute, Block, DataReadRequest, DataSource, Schema};
+use crate::provider::Clients;
+use crate::spark;
+use crate::tf::{Diagnostic, Diagnostics, Value};
+
+/// The `konoha_spark_profile` data source.
+#[derive(Debug)]
+pub struct SparkProfileData {
+    clients: Arc<Clients>,
+}
+
+impl SparkProfileData {
+    /// The data source, using the provider's shared clients.
+    pub fn new(clients: Arc<Clients>) -> Self {
+        Self { clients }
+    }
+}
+
+fn computed_int(name: &str, description: &str) -> Attribute {
+    Attribute::int(name).computed().description(description)
+}
+
+fn computed_string(name: &str, description: &str) -> Attribute {
+    Attribute::string(name).computed().description(description)
+}
+
+#[async_trait]
+impl DataSource for SparkProfileData {
+    fn type_name(&self) -> &'static str {
+        "konoha_spark_profile"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new("Reads an existing Spark profile from Vault KV v2.")
+                .attribute(Attribute::string("mount").required().description("The KV v2 mount, e.g. `secret`."))
+                .attribute(Attribute::string("name").required().description("The secret's path under the mount."))
+                .attribute(computed_string("id", "`<mount>/<name>`."))
+                .attribute(computed_string("path", "The KV v2 API path, `<mount>/data/<name>`."))
+                .attribute(computed_int("version", "The current KV v2 version."))
+                .attribute(
+                    Attribute::string_map("properties")
+                        .computed()
+                        .description("Every stored Spark property, by name."),
+                )
+                .attribute(computed_string("rendered", "The `spark.env` file: sorted `key=value` lines."))
+                .attribute(computed_string("content_sha256", "The SHA-256 of `rendered`, in hex."))
+                .attribute(computed_string(
+                    "ref",
+                    "`<mount>/<name>@sha256:<content_sha256>`, for `konoha_kyuubi_server.spark_profile`.",
+                ))
+                .attribute(computed_int("executor_instances", "`spark.executor.instances`, when set."))
+                .attribute(computed_string("executor_memory", "`spark.executor.memory`, when set."))
+                .attribute(computed_int("executor_cores", "`spark.executor.cores`, when set."))
+                .attribute(computed_string(
+                    "executor_request_cores",
+                    "`spark.kubernetes.executor.request.cores`, when set.",
+                ))
+                .attribute(computed_int("shuffle_partitions", "`spark.sql.shuffle.partitions`, when set.")),
+        )
+    }
+
+    async fn read(&self, req: DataReadRequest) -> Result<Value, Diagnostics> {
+        let config = req.config;
+        let (Some(mount), Some(name)) = (config.attr("mount").as_str(), config.attr("name").as_str()) else {
+            return Err(Diagnostic::error("Missing location", "mount and name must be known to read a profile.").into());
+        };
+        let path = format!("{mount}/{name}");
+        let vault = self.clients.vault().await?;
+        let secret = vault
+            .read_opt(mount, name)
+            .await
+            .map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?
+            .ok_or_else(|| Diagnostic::error("Spark profile not found", format!("No live secret at {path} in Vault.")))?;
+        let props = &secret.data;
+        let rendered = spark::render_env_file(props);
+        let sha = spark::content_sha256(&rendered);
+        let int = |key: &str| Value::opt_int(props.get(key).and_then(|v| v.parse().ok()));
+        let string = |key: &str| Value::opt_string(props.get(key).cloned());
+        Ok(Value::object([
+            ("mount", Value::string(mount)),
+            ("name", Value::string(name)),
+            ("id", Value::String(path.clone())),
+            ("path", Value::String(format!("{mount}/data/{name}"))),
+            ("version", Value::int(secret.version as i64)),
+            ("properties", Value::opt_string_map(Some(props))),
+            ("ref", Value::String(spark::profile_ref(mount, name, &sha))),
+            ("rendered", Value::String(rendered)),
+            ("content_sha256", Value::String(sha)),
+            ("executor_instances", int("spark.executor.instances")),
+            ("executor_memory", string("spark.executor.memory")),
+            ("executor_cores", int("spark.executor.cores")),
+            ("executor_request_cores", string("spark.kubernetes.executor.request.cores")),
+            ("shuffle_partitions", int("spark.sql.shuffle.partitions")),
+        ]))
+    }
+}
