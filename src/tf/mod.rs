@@ -40,3 +40,39 @@ pub enum CodecError {
         message: String,
     },
 }
+
+impl CodecError {
+    /// A [`CodecError::TypeMismatch`] at the root; codecs add the path with [`CodecError::under`]
+    /// as the error travels out of the recursion, so decoding a good value builds no paths.
+    pub(crate) fn mismatch(expected: &Type, message: impl Into<String>) -> Self {
+        CodecError::TypeMismatch {
+            path: AttributePath::root(),
+            expected: expected.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A [`CodecError::TypeMismatch`] for finding `kind` (e.g. "a string") where `expected` goes.
+    pub(crate) fn found(expected: &Type, kind: &str) -> Self {
+        Self::mismatch(expected, format!("found {kind}"))
+    }
+
+    /// A [`CodecError::TypeMismatch`] for a tuple of `found` elements where `expected` go.
+    pub(crate) fn tuple_length(ty: &Type, expected: usize, found: usize) -> Self {
+        Self::mismatch(ty, format!("expected {expected} elements, found {found}"))
+    }
+
+    /// [`CodecError::under`] the element at `index` of a list, set or tuple.
+    pub(crate) fn under_index(self, index: usize) -> Self {
+        // A slice index always fits in i64.
+        self.under(PathStep::ElementKeyInt(index as i64))
+    }
+
+    /// The same error, seen from one step further out: `step` goes in front of its path.
+    pub(crate) fn under(mut self, step: PathStep) -> Self {
+        let (CodecError::Malformed { path, .. } | CodecError::TypeMismatch { path, .. }) =
+            &mut self;
+        path.0.insert(0, step);
+        self
+    }
+}

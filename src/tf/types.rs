@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::Value;
+
 /// A cty type, as far as schemas use them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Type {
@@ -40,6 +42,25 @@ impl Type {
     /// `map(element)`.
     pub fn map(element: Type) -> Self {
         Self::Map(Box::new(element))
+    }
+
+    /// The type a `dynamic` attribute's value is sent with, since the wire needs one and a value
+    /// alone cannot tell a list from a set or tuple, or a map from an object: lists become tuples
+    /// and maps become objects, the most exact choice. Null and unknown are `dynamic`.
+    pub fn infer(value: &Value) -> Self {
+        match value {
+            Value::Unknown | Value::Null => Type::Dynamic,
+            Value::String(_) => Type::String,
+            Value::Number(_) => Type::Number,
+            Value::Bool(_) => Type::Bool,
+            Value::List(items) => Type::Tuple(items.iter().map(Type::infer).collect()),
+            Value::Map(attrs) => Type::Object(
+                attrs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Type::infer(v)))
+                    .collect(),
+            ),
+        }
     }
 
     /// The type constraint as JSON, the form `Schema.Attribute.type` carries.

@@ -35,6 +35,19 @@ impl Number {
         }
     }
 
+    /// Parses a finite decimal number, the form Terraform uses for numbers that do not fit
+    /// msgpack's or JSON's own. Whole numbers come back as [`Number::Int`] when they fit.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.parse::<i64>() {
+            Ok(i) => Some(Number::Int(i)),
+            Err(_) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(|f| Number::Float(f).canonical()),
+        }
+    }
+
     /// The same number in canonical form: whole floats become integers, so that values decoded
     /// from JSON and msgpack compare equal.
     pub fn canonical(self) -> Self {
@@ -114,6 +127,19 @@ impl Value {
                     .collect(),
             )
         })
+    }
+
+    /// A word for what this value holds, for error messages.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Value::Unknown => "an unknown value",
+            Value::Null => "null",
+            Value::String(_) => "a string",
+            Value::Number(_) => "a number",
+            Value::Bool(_) => "a bool",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a map",
+        }
     }
 
     /// True for [`Value::Null`].
