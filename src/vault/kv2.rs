@@ -1,0 +1,300 @@
+//! KV v2 operations on [`VaultClient`]: read the current version, check-and-set write,
+//! metadata read/write, soft delete and delete-all.
+//!
+//! Secrets are flat string maps here: Konoha stores every value as a JSON string. Absence is
+//! a value: a missing, soft-deleted or destroyed secret reads as `None`, not as an error.
+//! Listing, undelete and patch are left out: the provider does not use them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+use vaultrs::api::kv2::requests::SetSecretRequestOptions;
+use vaultrs::api::kv2::requests::{ReadSecretRequest, SetSecretMetadataRequest};
+use vaultrs::api::kv2::responses::ReadSecretResponse;
+use vaultrs::{api, kv2};
+
+use super::error::{Failure, classify};
+use super::{VaultClient, VaultError};
+
+/// The live current version of a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretVersion {
+    /// The key/value pairs. Values Vault holds as non-strings (numbers, booleans, null,
+    /// arrays, objects, e.g. written by hand) appear as their compact JSON text: `6`, `true`,
+    /// `null`, `["a"]`.
+    pub data: BTreeMap<String, String>,
+    /// The KV version number of this data.
+    pub version: u64,
+}
+
+/// A secret's metadata: the part of KV v2 that is not versioned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretMetadata {
+    /// The newest version number, deleted or not; 0 when only metadata was ever written.
+    pub current_version: u64,
+    /// How many versions Vault keeps for this secret; 0 means the mount's setting.
+    pub max_versions: u64,
+    /// User-defined metadata.
+    pub custom_metadata: BTreeMap<String, String>,
+    /// Whether every write to this secret must carry a check-and-set version.
+    pub cas_required: bool,
+}
+
+impl VaultClient {
+    /// Reads the current version of `<mount>/<name>`.
+    ///
+    /// `Ok(None)` when the secret never existed, its metadata was deleted, or its current
+    /// version is soft-deleted or destroyed (Vault answers 404 for all of these; a 200 with a
+    /// deletion time or `destroyed` is treated the same way, as older servers answered so).
+    /// A missing mount also answers 404 and so reads as `None`.
+    pub async fn read_opt(
+        &self,
+        mount: &str,
+        name: &str,
+    ) -> Result<Option<SecretVersion>, VaultError> {
+        let path = checked_path(mount, name)?;
+        tracing::debug!(%path, "Vault KV v2 read");
+        let request = ReadSecretRequest {
+            mount: mount.to_owned(),
+            path: name.to_owned(),
+            version: None,
+        };
+        let response: ReadSecretResponse = match api::exec_with_result(self.api(), request).await {
+            Ok(response) => response,
+            Err(source) if classify(&source) == Failure::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(
+                    self.fail("read", path, source, |path, source| VaultError::Read {
+                        path,
+                        source,
+                    }),
+                );
+            }
+        };
+        let metadata = response.metadata;
+        if !metadata.deletion_time.is_empty() || metadata.destroyed {
+            return Ok(None);
+        }
+        let data = match response.data {
+            Value::Object(map) => map
+                .into_iter()
+                .map(|(key, value)| (key, stringify(value)))
+                .collect(),
+            Value::Null => return Ok(None),
+            _ => return Err(VaultError::MalformedData { path }),
+        };
+        Ok(Some(SecretVersion {
+            data,
+            version: metadata.version,
+        }))
+    }
+
+    /// Reads the metadata of `<mount>/<name>`; `Ok(None)` when there is none (404).
+    pub async fn read_metadata_opt(
+        &self,
+        mount: &str,
+        name: &str,
+    ) -> Result<Option<SecretMetadata>, VaultError> {
+        let path = checked_path(mount, name)?;
+        tracing::debug!(%path, "Vault KV v2 read metadata");
+        match kv2::read_metadata(self.api(), mount, name).await {
+            Ok(response) => Ok(Some(SecretMetadata {
+                current_version: response.current_version,
+                max_versions: response.max_versions,
+                custom_metadata: response
+                    .custom_metadata
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+                cas_required: response.cas_required,
+            })),
+            Err(source) if classify(&source) == Failure::NotFound => Ok(None),
+            Err(source) => Err(self.fail("read metadata of", path, source, |path, source| {
+                VaultError::ReadMetadata { path, source }
+            })),
+        }
+    }
+
+    /// Writes `data` as a new version of `<mount>/<name>` if, and only if, the current version
+    /// is `cas` (`0`: only if the secret does not exist, or has only metadata). Returns the new
+    /// version number.
+    ///
+    /// A lost race is [`VaultError::CasMismatch`]. Note that after a soft delete Vault still
+    /// counts the deleted version as current, so re-creating then needs `cas` = that version,
+    /// not 0 (see [`SecretMetadata::current_version`]).
+    pub async fn write_cas(
+        &self,
+        mount: &str,
+        name: &str,
+        data: &BTreeMap<String, String>,
+        cas: u64,
+    ) -> Result<u64, VaultError> {
+        let path = checked_path(mount, name)?;
+        let Ok(cas32) = u32::try_from(cas) else {
+            return Err(VaultError::CasOutOfRange { path, cas });
+        };
+        tracing::debug!(%path, cas, keys = data.len(), "Vault KV v2 write");
+        let options = SetSecretRequestOptions { cas: cas32 };
+        match kv2::set_with_options(self.api(), mount, name, data, options).await {
+            Ok(written) => Ok(written.version),
+            Err(source) if classify(&source) == Failure::CasMismatch => {
+                Err(VaultError::CasMismatch {
+                    path,
+                    expected: cas,
+                })
+            }
+            Err(source) => {
+                Err(
+                    self.fail("write", path, source, |path, source| VaultError::Write {
+                        path,
+                        source,
+                    }),
+                )
+            }
+        }
+    }
+
+    /// Sets the metadata of `<mount>/<name>` without creating a version.
+    ///
+    /// `custom_metadata` replaces what is stored (an empty map clears it). `max_versions`
+    /// `None` leaves the stored limit alone; to go back to the mount's default, pass `Some(0)`.
+    pub async fn write_metadata(
+        &self,
+        mount: &str,
+        name: &str,
+        max_versions: Option<u64>,
+        custom_metadata: &BTreeMap<String, String>,
+    ) -> Result<(), VaultError> {
+        let path = checked_path(mount, name)?;
+        tracing::debug!(%path, ?max_versions, "Vault KV v2 write metadata");
+        let mut request = SetSecretMetadataRequest::builder();
+        request.custom_metadata(
+            custom_metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<HashMap<_, _>>(),
+        );
+        if let Some(max_versions) = max_versions {
+            request.max_versions(max_versions);
+        }
+        kv2::set_metadata(self.api(), mount, name, Some(&mut request))
+            .await
+            .map_err(|source| {
+                self.fail("write metadata of", path, source, |path, source| {
+                    VaultError::WriteMetadata { path, source }
+                })
+            })
+    }
+
+    /// Soft-deletes the latest version of `<mount>/<name>` (undoable; history and metadata
+    /// stay). Succeeds when the secret does not exist.
+    pub async fn delete_latest(&self, mount: &str, name: &str) -> Result<(), VaultError> {
+        let path = checked_path(mount, name)?;
+        tracing::debug!(%path, "Vault KV v2 delete latest");
+        match kv2::delete_latest(self.api(), mount, name).await {
+            Ok(()) => Ok(()),
+            Err(source) if classify(&source) == Failure::NotFound => Ok(()),
+            Err(source) => Err(self.fail("delete", path, source, |path, source| {
+                VaultError::DeleteLatest { path, source }
+            })),
+        }
+    }
+
+    /// Permanently deletes `<mount>/<name>`: metadata and every version. Succeeds when the
+    /// secret does not exist.
+    pub async fn delete_all(&self, mount: &str, name: &str) -> Result<(), VaultError> {
+        let path = checked_path(mount, name)?;
+        tracing::debug!(%path, "Vault KV v2 delete metadata and all versions");
+        match kv2::delete_metadata(self.api(), mount, name).await {
+            Ok(()) => Ok(()),
+            Err(source) if classify(&source) == Failure::NotFound => Ok(()),
+            Err(source) => Err(self.fail(
+                "delete all versions of",
+                path,
+                source,
+                |path, source| VaultError::DeleteAll { path, source },
+            )),
+        }
+    }
+}
+
+/// `<mount>/<name>` after checking both are relative paths without empty, `.` or `..`
+/// segments: the URL builder would otherwise quietly send the request somewhere else.
+fn checked_path(mount: &str, name: &str) -> Result<String, VaultError> {
+    let path = format!("{mount}/{name}");
+    let invalid = |reason| VaultError::InvalidPath {
+        path: path.clone(),
+        reason,
+    };
+    for (part, what_empty) in [(mount, "the mount is empty"), (name, "the name is empty")] {
+        if part.is_empty() {
+            return Err(invalid(what_empty));
+        }
+        if part
+            .split('/')
+            .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+        {
+            return Err(invalid(
+                "empty, \".\" or \"..\" segment (or a leading/trailing slash)",
+            ));
+        }
+    }
+    Ok(path)
+}
+
+/// A KV value as a string: strings as they are, anything else as compact JSON.
+fn stringify(value: Value) -> String {
+    match value {
+        Value::String(text) => text,
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stringifies_non_string_values_as_json() {
+        let cases = [
+            (Value::from("2g"), "2g"),
+            (Value::from(6), "6"),
+            (Value::from(1.5), "1.5"),
+            (Value::from(true), "true"),
+            (Value::Null, "null"),
+            (serde_json::json!(["a", 1]), r#"["a",1]"#),
+            (serde_json::json!({"b": "c"}), r#"{"b":"c"}"#),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(stringify(value), expected);
+        }
+    }
+
+    #[test]
+    fn checks_paths() {
+        assert_eq!(
+            checked_path("secret", "team/a").ok(),
+            Some("secret/team/a".to_owned())
+        );
+        assert_eq!(
+            checked_path("kv/nested", "a").ok(),
+            Some("kv/nested/a".to_owned())
+        );
+        for (mount, name) in [
+            ("", "a"),
+            ("secret", ""),
+            ("/secret", "a"),
+            ("secret/", "a"),
+            ("secret", "a//b"),
+            ("secret", "a/"),
+            ("secret", "../sys/policy"),
+            ("secret", "a/./b"),
+        ] {
+            let result = checked_path(mount, name);
+            assert!(
+                matches!(result, Err(VaultError::InvalidPath { .. })),
+                "{mount:?} {name:?}: {result:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! A small Vault / OpenBao KV v2 client: connection settings, login, and the handful of KV v2
+//! calls the provider needs (read, check-and-set write, metadata, delete), built on `vaultrs`.
+//!
+//! It knows HTTP and Vault, nothing about Terraform or Spark: turning provider attributes and
+//! `VAULT_*` environment variables into [`VaultSettings`] is the provider's job, and turning a
+//! [`VaultError`] into a diagnostic is the resources' job. Left out on purpose: KV v1, token
+//! renewal (a provider process lives for one Terraform command), and auth methods other than a
+//! token or AppRole.
+//!
+//! - [`client`]: [`VaultClient::connect`] and the mapping from settings to `vaultrs`;
+//! - [`kv2`]: the KV v2 operations, as methods on [`VaultClient`];
+//! - [`error`]: [`VaultError`] and the classification of HTTP failures.
+
+pub mod client;
+pub mod error;
+pub mod kv2;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use client::VaultClient;
+pub use error::VaultError;
+pub use kv2::{SecretMetadata, SecretVersion};
+
+/// How long one HTTP request to Vault may take before it fails as timed out.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The auth mount AppRole is enabled at unless configured otherwise.
+pub const DEFAULT_APPROLE_MOUNT: &str = "approle";
+
+/// A string that must never be shown: a token or a secret id.
+///
+/// `Debug` and `Display` print a placeholder; only [`Secret::expose`] gives the value, so every
+/// place that reads it is easy to find.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that has to send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the secret is the empty string (an unset `VAULT_TOKEN=` counts as no token).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// AppRole credentials, exchanged for a token when the client connects.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppRoleLogin {
+    /// The role's `role_id` (an identifier, not a secret, but still not logged).
+    pub role_id: String,
+    /// The role's `secret_id`.
+    pub secret_id: Secret,
+    /// The auth mount, without `auth/`; [`DEFAULT_APPROLE_MOUNT`] by default.
+    pub mount: String,
+}
+
+impl AppRoleLogin {
+    /// Credentials for the AppRole mounted at the default `approle` path.
+    pub fn new(role_id: impl Into<String>, secret_id: impl Into<Secret>) -> Self {
+        Self {
+            role_id: role_id.into(),
+            secret_id: secret_id.into(),
+            mount: DEFAULT_APPROLE_MOUNT.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for AppRoleLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppRoleLogin")
+            .field("role_id", &"<redacted>")
+            .field("secret_id", &self.secret_id)
+            .field("mount", &self.mount)
+            .finish()
+    }
+}
+
+/// Everything needed to reach and authenticate to Vault, already resolved (attribute, then
+/// environment, then default) by the provider.
+///
+/// When both a token and an AppRole login are set, the AppRole login wins, as in the
+/// HashiCorp Vault provider: the token is then typically an ambient `VAULT_TOKEN`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VaultSettings {
+    /// Base URL, `http://` or `https://`, e.g. `https://vault.example:8200`.
+    pub address: String,
+    /// A Vault token to use as is.
+    pub token: Option<Secret>,
+    /// Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace` on every request.
+    pub namespace: Option<String>,
+    /// PEM file with the CA certificate(s) to trust for an `https://` address.
+    pub ca_cert_file: Option<PathBuf>,
+    /// Accept any server certificate. For local test servers only.
+    pub skip_tls_verify: bool,
+    /// Log in with AppRole instead of using [`VaultSettings::token`].
+    pub approle: Option<AppRoleLogin>,
+    /// Limit for each HTTP request, connection included.
+    pub request_timeout: Duration,
+}
+
+impl VaultSettings {
+    /// Settings for `address` with no credentials yet, TLS verification on and the default
+    /// timeout.
+    pub fn new(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            token: None,
+            namespace: None,
+            ca_cert_file: None,
+            skip_tls_verify: false,
+            approle: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl fmt::Debug for VaultSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VaultSettings")
+            .field("address", &self.address)
+            .field("token", &self.token)
+            .field("namespace", &self.namespace)
+            .field("ca_cert_file", &self.ca_cert_file)
+            .field("skip_tls_verify", &self.skip_tls_verify)
+            .field("approle", &self.approle)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_reach_debug_or_display() {
+        let mut settings = VaultSettings::new("http://127.0.0.1:8200");
+        settings.token = Some(Secret::new("hvs.token-value"));
+        settings.approle = Some(AppRoleLogin::new("role-id-value", "secret-id-value"));
+
+        let debug = format!("{settings:?} {settings:#?}");
+        for secret in ["hvs.token-value", "role-id-value", "secret-id-value"] {
+            assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+        }
+        assert!(debug.contains("http://127.0.0.1:8200"), "{debug}");
+        assert_eq!(Secret::new("x").to_string(), "<redacted>");
+        assert_eq!(format!("{:?}", Secret::new("x")), "Secret(<redacted>)");
+        assert_eq!(Secret::new("x").expose(), "x");
+    }
+
+    #[test]
+    fn approle_mount_defaults_to_approle() {
+        assert_eq!(AppRoleLogin::new("r", "s").mount, "approle");
+    }
+}
