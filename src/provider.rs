@@ -6,7 +6,6 @@
 //! settings on first use, so that `terraform plan` of a configuration whose provider block
 //! depends on other resources still works, and a plan that needs no remote call makes none.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -54,8 +53,13 @@ impl Provider for Konoha {
             for field in ["role_id", "secret_id"] {
                 if approle.attr(field).as_str() == Some("") {
                     diags.push(
-                        Diagnostic::error("Invalid AppRole login", format!("{field} must not be empty."))
-                            .at(AttributePath::parse_dotted(&format!("vault.auth_login_approle.{field}"))),
+                        Diagnostic::error(
+                            "Invalid AppRole login",
+                            format!("{field} must not be empty."),
+                        )
+                        .at(AttributePath::parse_dotted(&format!(
+                            "vault.auth_login_approle.{field}"
+                        ))),
                     );
                 }
             }
@@ -88,50 +92,61 @@ impl Provider for Konoha {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(resources::spark_profile_data::SparkProfileData::new(
-            self.clients.clone(),
-        ))]
+        vec![Arc::new(
+            resources::spark_profile_data::SparkProfileData::new(self.clients.clone()),
+        )]
     }
 }
 
 fn vault_block() -> NestedBlock {
     NestedBlock::single(
         "vault",
-        Block::new("Where the Spark profiles are stored: a Vault or OpenBao server with a KV v2 mount.")
-            .attribute(Attribute::string("address").optional().description(
-                "The Vault server's URL, e.g. `https://vault.example.com:8200`. Defaults to the \
+        Block::new(
+            "Where the Spark profiles are stored: a Vault or OpenBao server with a KV v2 mount.",
+        )
+        .attribute(Attribute::string("address").optional().description(
+            "The Vault server's URL, e.g. `https://vault.example.com:8200`. Defaults to the \
                  `VAULT_ADDR` environment variable.",
-            ))
-            .attribute(Attribute::string("token").optional().sensitive().description(
-                "The token to authenticate with. Defaults to the `VAULT_TOKEN` environment \
+        ))
+        .attribute(
+            Attribute::string("token")
+                .optional()
+                .sensitive()
+                .description(
+                    "The token to authenticate with. Defaults to the `VAULT_TOKEN` environment \
                  variable. Not needed with `auth_login_approle`.",
-            ))
-            .attribute(Attribute::string("namespace").optional().description(
-                "The Vault Enterprise or OpenBao namespace to work in. Defaults to the \
+                ),
+        )
+        .attribute(Attribute::string("namespace").optional().description(
+            "The Vault Enterprise or OpenBao namespace to work in. Defaults to the \
                  `VAULT_NAMESPACE` environment variable.",
-            ))
-            .attribute(Attribute::string("ca_cert_file").optional().description(
-                "A PEM file with the CA certificate(s) that sign the Vault server's certificate. \
+        ))
+        .attribute(Attribute::string("ca_cert_file").optional().description(
+            "A PEM file with the CA certificate(s) that sign the Vault server's certificate. \
                  Defaults to the `VAULT_CACERT` environment variable.",
-            ))
-            .attribute(Attribute::bool("skip_tls_verify").optional().description(
-                "Do not verify the Vault server's TLS certificate. For development only. \
+        ))
+        .attribute(Attribute::bool("skip_tls_verify").optional().description(
+            "Do not verify the Vault server's TLS certificate. For development only. \
                  Defaults to `false`, or the `VAULT_SKIP_VERIFY` environment variable.",
-            ))
-            .block(NestedBlock::single(
-                "auth_login_approle",
-                Block::new("Log in with AppRole instead of a token.")
-                    .attribute(Attribute::string("role_id").required().description("The AppRole role ID."))
-                    .attribute(
-                        Attribute::string("secret_id")
-                            .required()
-                            .sensitive()
-                            .description("The AppRole secret ID."),
-                    )
-                    .attribute(Attribute::string("mount").optional().description(
-                        "The path the AppRole auth method is mounted at. Defaults to `approle`.",
-                    )),
-            )),
+        ))
+        .block(NestedBlock::single(
+            "auth_login_approle",
+            Block::new("Log in with AppRole instead of a token.")
+                .attribute(
+                    Attribute::string("role_id")
+                        .required()
+                        .description("The AppRole role ID."),
+                )
+                .attribute(
+                    Attribute::string("secret_id")
+                        .required()
+                        .sensitive()
+                        .description("The AppRole secret ID."),
+                )
+                .attribute(Attribute::string("mount").optional().description(
+                    "The path the AppRole auth method is mounted at. Defaults to `approle`.",
+                )),
+        )),
     )
 }
 
@@ -193,12 +208,21 @@ pub fn resolve_vault(block: &Value, env: &dyn Fn(&str) -> Option<String>) -> Vau
     };
     let approle = block.attr("auth_login_approle");
     let approle = (!approle.is_null()).then(|| AppRoleLogin {
-        role_id: approle.attr("role_id").as_str().unwrap_or_default().to_owned(),
+        role_id: approle
+            .attr("role_id")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
         secret_id: Secret::new(approle.attr("secret_id").as_str().unwrap_or_default()),
-        mount: approle.attr("mount").as_str().unwrap_or("approle").to_owned(),
+        mount: approle
+            .attr("mount")
+            .as_str()
+            .unwrap_or("approle")
+            .to_owned(),
     });
     let skip_tls_verify = block.attr("skip_tls_verify").as_bool().unwrap_or_else(|| {
-        env("VAULT_SKIP_VERIFY").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "True"))
+        env("VAULT_SKIP_VERIFY")
+            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "True"))
     });
     VaultConfig::Ready(VaultSettings {
         address,
@@ -277,17 +301,31 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
     }
 
     fn block(pairs: &[(&str, Value)]) -> Value {
-        let mut map: BTreeMap<String, Value> = ["address", "token", "namespace", "ca_cert_file", "skip_tls_verify", "auth_login_approle"]
-            .into_iter()
-            .map(|k| (k.to_owned(), Value::Null))
-            .collect();
+        let mut map: BTreeMap<String, Value> = [
+            "address",
+            "token",
+            "namespace",
+            "ca_cert_file",
+            "skip_tls_verify",
+            "auth_login_approle",
+        ]
+        .into_iter()
+        .map(|k| (k.to_owned(), Value::Null))
+        .collect();
         for (k, v) in pairs {
             map.insert((*k).to_owned(), v.clone());
         }
@@ -300,9 +338,14 @@ mod tests {
             &block(&[("address", Value::string("http://a:8200"))]),
             &env(&[("VAULT_ADDR", "http://env:8200"), ("VAULT_TOKEN", "t0k")]),
         );
-        let VaultConfig::Ready(s) = config else { panic!("not ready: {config:?}") };
+        let VaultConfig::Ready(s) = config else {
+            panic!("not ready: {config:?}")
+        };
         assert_eq!(s.address, "http://a:8200");
-        assert_eq!(s.token.as_ref().map(|t| t.expose().to_owned()), Some("t0k".to_owned()));
+        assert_eq!(
+            s.token.as_ref().map(|t| t.expose().to_owned()),
+            Some("t0k".to_owned())
+        );
     }
 
     #[test]
@@ -317,7 +360,10 @@ mod tests {
 
     #[test]
     fn token_never_shows_in_debug() {
-        let config = resolve_vault(&Value::Null, &env(&[("VAULT_ADDR", "http://e:1"), ("VAULT_TOKEN", "hunter2")]));
+        let config = resolve_vault(
+            &Value::Null,
+            &env(&[("VAULT_ADDR", "http://e:1"), ("VAULT_TOKEN", "hunter2")]),
+        );
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

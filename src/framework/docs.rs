@@ -116,12 +116,22 @@ mod tests {
     fn renders_arguments_blocks_and_attributes() {
         let schema = Schema::new(
             Block::new("r")
-                .attribute(Attribute::string("name").required().force_new().description("The name."))
-                .attribute(Attribute::int("count").default(4i64).description("How many."))
+                .attribute(
+                    Attribute::string("name")
+                        .required()
+                        .force_new()
+                        .description("The name."),
+                )
+                .attribute(
+                    Attribute::int("count")
+                        .default(4i64)
+                        .description("How many."),
+                )
                 .attribute(Attribute::string("id").computed().description("The ID."))
                 .block(NestedBlock::single(
                     "gpu",
-                    Block::new("GPUs.").attribute(Attribute::int("amount").required().description("GPUs.")),
+                    Block::new("GPUs.")
+                        .attribute(Attribute::int("amount").required().description("GPUs.")),
                 )),
         );
         let expected = "\

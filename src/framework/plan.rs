@@ -23,9 +23,12 @@ pub fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
         let Some(value) = entries.get_mut(&nested.name) else {
             continue;
         };
-        for_each_block(nested.nesting, config.attr(&nested.name), value, |cfg, v| {
-            apply_defaults(&nested.block, cfg, v)
-        });
+        for_each_block(
+            nested.nesting,
+            config.attr(&nested.name),
+            value,
+            |cfg, v| apply_defaults(&nested.block, cfg, v),
+        );
     }
 }
 
@@ -47,9 +50,12 @@ pub fn mark_computed_unknown(block: &Block, config: &Value, planned: &mut Value)
         let Some(value) = entries.get_mut(&nested.name) else {
             continue;
         };
-        for_each_block(nested.nesting, config.attr(&nested.name), value, |cfg, v| {
-            mark_computed_unknown(&nested.block, cfg, v)
-        });
+        for_each_block(
+            nested.nesting,
+            config.attr(&nested.name),
+            value,
+            |cfg, v| mark_computed_unknown(&nested.block, cfg, v),
+        );
     }
 }
 
@@ -116,7 +122,10 @@ fn for_each_block(
         (Nesting::Single, planned @ Value::Map(_)) => f(config, planned),
         (Nesting::List, Value::List(items)) => {
             for (i, item) in items.iter_mut().enumerate() {
-                let cfg = config.as_list().and_then(|c| c.get(i)).unwrap_or(&Value::Null);
+                let cfg = config
+                    .as_list()
+                    .and_then(|c| c.get(i))
+                    .unwrap_or(&Value::Null);
                 f(cfg, item);
             }
         }

@@ -317,7 +317,10 @@ mod tests {
     fn value_type_includes_blocks_by_nesting() {
         let block = Block::new("x")
             .attribute(Attribute::string("a").required())
-            .block(NestedBlock::single("one", Block::new("o").attribute(Attribute::bool("b"))))
+            .block(NestedBlock::single(
+                "one",
+                Block::new("o").attribute(Attribute::bool("b")),
+            ))
             .block(NestedBlock::list("many", Block::new("m")));
         let Type::Object(attrs) = block.value_type() else {
             panic!("not an object");

@@ -59,7 +59,10 @@ impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("resources", &self.resources.keys().collect::<Vec<_>>())
-            .field("data_sources", &self.data_sources.keys().collect::<Vec<_>>())
+            .field(
+                "data_sources",
+                &self.data_sources.keys().collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -213,7 +216,11 @@ impl Server {
     }
 
     /// Refreshes a resource; a null result means the remote object is gone.
-    pub async fn read_resource(&self, type_name: &str, current: Value) -> Result<Value, Diagnostics> {
+    pub async fn read_resource(
+        &self,
+        type_name: &str,
+        current: Value,
+    ) -> Result<Value, Diagnostics> {
         let resource = self.resource(type_name)?;
         if current.is_null() {
             return Ok(Value::Null);
@@ -286,7 +293,13 @@ impl Server {
         };
         let ctx = self.context();
         if planned.is_null() {
-            return match resource.delete(DeleteRequest { prior: prior.clone(), ctx }).await {
+            return match resource
+                .delete(DeleteRequest {
+                    prior: prior.clone(),
+                    ctx,
+                })
+                .await
+            {
                 Ok(()) => AppliedChange {
                     state: None,
                     diagnostics: Diagnostics::new(),
@@ -335,13 +348,21 @@ impl Server {
     }
 
     /// Imports a resource by ID.
-    pub async fn import_resource_state(&self, type_name: &str, id: &str) -> Result<Value, Diagnostics> {
+    pub async fn import_resource_state(
+        &self,
+        type_name: &str,
+        id: &str,
+    ) -> Result<Value, Diagnostics> {
         let resource = self.resource(type_name)?;
         resource.import_state(id, &self.context()).await
     }
 
     /// Reads a data source.
-    pub async fn read_data_source(&self, type_name: &str, config: Value) -> Result<Value, Diagnostics> {
+    pub async fn read_data_source(
+        &self,
+        type_name: &str,
+        config: Value,
+    ) -> Result<Value, Diagnostics> {
         let Some(source) = self.data_sources.get(type_name) else {
             return Err(unknown_type("data source", type_name));
         };
@@ -372,7 +393,8 @@ fn validate_attributes(block: &Block, config: &Value) -> Diagnostics {
 fn walk_validate(block: &Block, config: &Value, at: &AttributePath, diags: &mut Diagnostics) {
     for attribute in &block.attributes {
         let path = at.clone().push_attr(&attribute.name);
-        for d in super::validators::run(&attribute.validators, config.attr(&attribute.name), &path) {
+        for d in super::validators::run(&attribute.validators, config.attr(&attribute.name), &path)
+        {
             diags.push(d);
         }
     }

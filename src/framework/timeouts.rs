@@ -64,7 +64,11 @@ pub fn get(value: &Value, op: Operation, default: Duration) -> Duration {
 /// Parses a Go duration: a sequence of decimal numbers, each with a unit (`ns`, `us`, `ms`, `s`,
 /// `m`, `h`), such as `"1h30m"` or `"1.5s"`. Negative durations are refused.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("{text:?} is not a duration: use a number with a unit, e.g. \"10m\", \"90s\" or \"1h30m\"");
+    let invalid = || {
+        format!(
+            "{text:?} is not a duration: use a number with a unit, e.g. \"10m\", \"90s\" or \"1h30m\""
+        )
+    };
     if text == "0" {
         return Ok(Duration::ZERO);
     }
@@ -113,7 +117,11 @@ mod tests {
             ("0", 0.0),
         ];
         for (text, secs) in cases {
-            assert_eq!(parse_duration(text), Ok(Duration::from_secs_f64(secs)), "{text}");
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_secs_f64(secs)),
+                "{text}"
+            );
         }
         for bad in ["", "10", "m", "10 m", "-5m", "1d", "1.2.3s"] {
             assert!(parse_duration(bad).is_err(), "{bad} should be refused");
@@ -124,7 +132,10 @@ mod tests {
     fn get_falls_back_to_the_default() {
         let value = Value::object([("timeouts", Value::object([("create", Value::string("2m"))]))]);
         let default = Duration::from_secs(600);
-        assert_eq!(get(&value, Operation::Create, default), Duration::from_secs(120));
+        assert_eq!(
+            get(&value, Operation::Create, default),
+            Duration::from_secs(120)
+        );
         assert_eq!(get(&value, Operation::Delete, default), default);
         assert_eq!(get(&Value::Null, Operation::Update, default), default);
     }

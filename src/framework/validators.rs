@@ -28,7 +28,10 @@ impl Validator for AtLeast {
     fn validate(&self, value: &Value, path: &AttributePath) -> Option<Diagnostic> {
         match value.as_i64() {
             Some(n) if n >= self.0 => None,
-            Some(n) => Some(invalid(path, format!("{path} must be at least {}, got {n}.", self.0))),
+            Some(n) => Some(invalid(
+                path,
+                format!("{path} must be at least {}, got {n}.", self.0),
+            )),
             None => Some(invalid(path, format!("{path} must be a whole number."))),
         }
     }
@@ -117,7 +120,11 @@ where
 }
 
 /// Runs `validators` over `value` when it is known and not null.
-pub fn run(validators: &[std::sync::Arc<dyn Validator>], value: &Value, path: &AttributePath) -> Vec<Diagnostic> {
+pub fn run(
+    validators: &[std::sync::Arc<dyn Validator>],
+    value: &Value,
+    path: &AttributePath,
+) -> Vec<Diagnostic> {
     if value.is_null() || value.is_unknown() {
         return Vec::new();
     }
@@ -134,10 +141,16 @@ mod tests {
     #[test]
     fn at_least_reports_path_and_value() {
         let path = AttributePath::attr("executor_cores");
-        let d = at_least(1).validate(&Value::int(0), &path).expect("an error");
+        let d = at_least(1)
+            .validate(&Value::int(0), &path)
+            .expect("an error");
         assert_eq!(d.attribute, Some(path));
         assert_eq!(d.detail, "executor_cores must be at least 1, got 0.");
-        assert!(at_least(1).validate(&Value::int(1), &AttributePath::root()).is_none());
+        assert!(
+            at_least(1)
+                .validate(&Value::int(1), &AttributePath::root())
+                .is_none()
+        );
     }
 
     #[test]

@@ -101,3 +101,198 @@ pub fn attribute_path(segments: &[spark::PathSegment]) -> AttributePath {
     }
     path
 }
+
+/// A value of `block`'s type with every attribute null and no nested blocks: the start of an
+/// imported state, which `read` then fills in.
+pub fn empty_state(block: &crate::framework::Block) -> Value {
+    let mut entries: BTreeMap<String, Value> = block
+        .attributes
+        .iter()
+        .map(|a| (a.name.clone(), Value::Null))
+        .collect();
+    for nested in &block.blocks {
+        let empty = match nested.nesting {
+            crate::framework::Nesting::Single => Value::Null,
+            _ => Value::List(Vec::new()),
+        };
+        entries.insert(nested.name.clone(), empty);
+    }
+    Value::Map(entries)
+}
+
+/// The state that stands for `properties` as found in Vault, starting from `base` (the state
+/// Terraform holds, or an import's empty state). Used only when the stored data differs from
+/// what `base` rendered, so that the plan shows the out-of-band change in the attributes it
+/// belongs to: a changed key changes its attribute, a removed key nulls it, an unknown key
+/// appears in `extra_conf`.
+pub fn state_from_properties(base: &Value, properties: &BTreeMap<String, String>) -> Value {
+    use crate::spark::keys;
+    let mut state = base.clone();
+    let text = |key: &str| Value::opt_string(properties.get(key).cloned());
+    let int = |key: &str| Value::opt_int(properties.get(key).and_then(|v| v.parse().ok()));
+    let flag = |key: &str| Value::opt_bool(properties.get(key).and_then(|v| v.parse().ok()));
+
+    let da_enabled = properties.get(keys::DA_ENABLED).map(String::as_str) == Some("true");
+    // With dynamic allocation on, the instance count is not written: keep what Terraform had.
+    if !da_enabled {
+        state.set_attr("executor_instances", int(keys::EXECUTOR_INSTANCES));
+    } else if state.attr("executor_instances").is_null() {
+        state.set_attr(
+            "executor_instances",
+            Value::int(crate::spark::profile::DEFAULT_EXECUTOR_INSTANCES),
+        );
+    }
+    state.set_attr("executor_memory", text(keys::EXECUTOR_MEMORY));
+    state.set_attr(
+        "executor_memory_overhead",
+        text(keys::EXECUTOR_MEMORY_OVERHEAD),
+    );
+    state.set_attr("executor_cores", int(keys::EXECUTOR_CORES));
+    state.set_attr("executor_request_cores", text(keys::EXECUTOR_REQUEST_CORES));
+    state.set_attr("executor_limit_cores", text(keys::EXECUTOR_LIMIT_CORES));
+    state.set_attr("shuffle_partitions", int(keys::SHUFFLE_PARTITIONS));
+    state.set_attr("speculation", flag(keys::SPECULATION));
+
+    let da_keys = [
+        keys::DA_MIN_EXECUTORS,
+        keys::DA_INITIAL_EXECUTORS,
+        keys::DA_MAX_EXECUTORS,
+    ];
+    let da_present = da_enabled || da_keys.iter().any(|k| properties.contains_key(*k));
+    let dynamic_allocation = if da_present || !base.attr("dynamic_allocation").is_null() {
+        Value::object([
+            ("enabled", flag(keys::DA_ENABLED)),
+            ("min_executors", int(keys::DA_MIN_EXECUTORS)),
+            ("initial_executors", int(keys::DA_INITIAL_EXECUTORS)),
+            ("max_executors", int(keys::DA_MAX_EXECUTORS)),
+        ])
+    } else {
+        Value::Null
+    };
+    state.set_attr("dynamic_allocation", dynamic_allocation);
+
+    let gpu =
+        if properties.contains_key(keys::GPU_AMOUNT) || properties.contains_key(keys::GPU_VENDOR) {
+            Value::object([
+                ("amount", int(keys::GPU_AMOUNT)),
+                ("vendor", text(keys::GPU_VENDOR)),
+            ])
+        } else {
+            Value::Null
+        };
+    state.set_attr("gpu", gpu);
+
+    let extra: BTreeMap<String, String> = properties
+        .iter()
+        .filter(|(k, _)| !crate::spark::typed_keys().contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let extra_conf = if extra.is_empty() && base.attr("extra_conf").is_null() {
+        Value::Null
+    } else {
+        Value::opt_string_map(Some(&extra))
+    };
+    state.set_attr("extra_conf", extra_conf);
+
+    let rendered = crate::spark::render_env_file(properties);
+    let sha256 = crate::spark::content_sha256(&rendered);
+    if let (Some(mount), Some(name)) = (state.attr("mount").as_str(), state.attr("name").as_str()) {
+        let reference = crate::spark::profile_ref(mount, name, &sha256);
+        state.set_attr("ref", Value::String(reference));
+    }
+    state.set_attr("rendered", Value::String(rendered));
+    state.set_attr("content_sha256", Value::String(sha256));
+    let recommended = crate::spark::resolve(&profile_input(&state)).map_or(Value::Null, |p| {
+        Value::int(p.recommended_shuffle_partitions())
+    });
+    state.set_attr("recommended_shuffle_partitions", recommended);
+    state
+}
+
+/// Brings the metadata attributes in line with Vault's, keeping null where the configuration
+/// leaves them unset and Vault holds nothing (an empty map, or 0 versions meaning "the mount's
+/// setting").
+pub fn apply_metadata(state: &mut Value, max_versions: u64, custom: &BTreeMap<String, String>) {
+    let max_versions = match (max_versions, state.attr("max_versions").is_null()) {
+        (0, true) => Value::Null,
+        (n, _) => Value::int(i64::try_from(n).unwrap_or(i64::MAX)),
+    };
+    state.set_attr("max_versions", max_versions);
+    let custom = if custom.is_empty() && state.attr("custom_metadata").is_null() {
+        Value::Null
+    } else {
+        Value::opt_string_map(Some(custom))
+    };
+    state.set_attr("custom_metadata", custom);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn base() -> Value {
+        Value::object([
+            ("mount", Value::string("secret")),
+            ("name", Value::string("spark/a")),
+            ("dynamic_allocation", Value::Null),
+            ("extra_conf", Value::Null),
+        ])
+    }
+
+    #[test]
+    fn properties_map_back_to_the_attributes_they_came_from() {
+        let state = state_from_properties(
+            &base(),
+            &props(&[
+                ("spark.executor.instances", "6"),
+                ("spark.executor.memory", "4g"),
+                ("spark.dynamicAllocation.enabled", "false"),
+                ("spark.sql.adaptive.enabled", "true"),
+            ]),
+        );
+        assert_eq!(state.attr("executor_instances"), &Value::int(6));
+        assert_eq!(state.attr("executor_memory"), &Value::string("4g"));
+        assert!(
+            state.attr("executor_cores").is_null(),
+            "a removed key reads as null"
+        );
+        assert!(
+            state.attr("dynamic_allocation").is_null(),
+            "a default-off block stays absent"
+        );
+        assert_eq!(
+            state.attr("extra_conf"),
+            &Value::object([("spark.sql.adaptive.enabled", Value::string("true"))])
+        );
+        assert!(
+            state
+                .attr("ref")
+                .as_str()
+                .is_some_and(|r| r.starts_with("secret/spark/a@sha256:"))
+        );
+    }
+
+    #[test]
+    fn metadata_keeps_null_for_unset_defaults() {
+        let mut state = Value::object([
+            ("max_versions", Value::Null),
+            ("custom_metadata", Value::Null),
+        ]);
+        apply_metadata(&mut state, 0, &BTreeMap::new());
+        assert!(state.attr("max_versions").is_null());
+        assert!(state.attr("custom_metadata").is_null());
+        apply_metadata(&mut state, 5, &props(&[("owner", "x")]));
+        assert_eq!(state.attr("max_versions"), &Value::int(5));
+        assert_eq!(
+            state.attr("custom_metadata"),
+            &Value::object([("owner", Value::string("x"))])
+        );
+    }
+}

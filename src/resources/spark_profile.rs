@@ -38,7 +38,7 @@ pub(crate) fn settings_block(block: Block) -> Block {
     block
         .attribute(
             Attribute::int("executor_instances")
-                .default(spark::DEFAULT_EXECUTOR_INSTANCES)
+                .default(spark::profile::DEFAULT_EXECUTOR_INSTANCES)
                 .description(
                     "How many executors each Spark application starts \
                      (`spark.executor.instances`). At least 1 when dynamic allocation is off; \
@@ -47,7 +47,7 @@ pub(crate) fn settings_block(block: Block) -> Block {
         )
         .attribute(
             Attribute::string("executor_memory")
-                .default(spark::DEFAULT_EXECUTOR_MEMORY)
+                .default(spark::profile::DEFAULT_EXECUTOR_MEMORY)
                 .description(
                     "Heap memory per executor (`spark.executor.memory`), a whole number with a \
                      unit such as `2g` or `512m`; at least `450m`.",
@@ -59,13 +59,13 @@ pub(crate) fn settings_block(block: Block) -> Block {
         ))
         .attribute(
             Attribute::int("executor_cores")
-                .default(spark::DEFAULT_EXECUTOR_CORES)
+                .default(spark::profile::DEFAULT_EXECUTOR_CORES)
                 .validate(validators::at_least(1))
                 .description("Task slots per executor (`spark.executor.cores`), at least 1."),
         )
         .attribute(
             Attribute::string("executor_request_cores")
-                .default(spark::DEFAULT_EXECUTOR_REQUEST_CORES)
+                .default(spark::profile::DEFAULT_EXECUTOR_REQUEST_CORES)
                 .description(
                     "The CPU each executor pod requests from Kubernetes \
                      (`spark.kubernetes.executor.request.cores`), a Kubernetes quantity such as \
@@ -78,7 +78,7 @@ pub(crate) fn settings_block(block: Block) -> Block {
         ))
         .attribute(
             Attribute::int("shuffle_partitions")
-                .default(spark::DEFAULT_SHUFFLE_PARTITIONS)
+                .default(spark::profile::DEFAULT_SHUFFLE_PARTITIONS)
                 .validate(validators::at_least(1))
                 .description(
                     "Partitions for shuffles in Spark SQL (`spark.sql.shuffle.partitions`), at \
@@ -130,11 +130,13 @@ fn gpu_block() -> NestedBlock {
                 Attribute::int("amount")
                     .required()
                     .validate(validators::at_least(1))
-                    .description("GPUs per executor (`spark.executor.resource.gpu.amount`), at least 1."),
+                    .description(
+                        "GPUs per executor (`spark.executor.resource.gpu.amount`), at least 1.",
+                    ),
             )
             .attribute(
                 Attribute::string("vendor")
-                    .default(spark::DEFAULT_GPU_VENDOR)
+                    .default(spark::profile::DEFAULT_GPU_VENDOR)
                     .description(
                         "The Kubernetes device plugin's vendor domain \
                          (`spark.executor.resource.gpu.vendor`).",
@@ -219,7 +221,8 @@ struct Content {
     properties: BTreeMap<String, String>,
     rendered: String,
     sha256: String,
-    reference: String,
+    /// Unknown while mount or name are.
+    reference: Option<String>,
     recommended_shuffle_partitions: i64,
 }
 
@@ -228,9 +231,13 @@ fn content_of(value: &Value) -> Option<Content> {
     let properties = spark::render_properties(&profile);
     let rendered = spark::render_env_file(&properties);
     let sha256 = spark::content_sha256(&rendered);
+    let reference = match (value.attr("mount").as_str(), value.attr("name").as_str()) {
+        (Some(mount), Some(name)) => Some(spark::profile_ref(mount, name, &sha256)),
+        _ => None,
+    };
     Some(Content {
-        reference: spark::profile_ref(&profile.mount, &profile.name, &sha256),
-        recommended_shuffle_partitions: spark::recommended_shuffle_partitions(&profile),
+        reference,
+        recommended_shuffle_partitions: profile.recommended_shuffle_partitions(),
         properties,
         rendered,
         sha256,
@@ -249,7 +256,9 @@ fn set_identity(value: &mut Value) {
 fn set_content(value: &mut Value, content: &Content) {
     value.set_attr("rendered", Value::string(&content.rendered));
     value.set_attr("content_sha256", Value::string(&content.sha256));
-    value.set_attr("ref", Value::string(&content.reference));
+    if let Some(reference) = &content.reference {
+        value.set_attr("ref", Value::string(reference));
+    }
     value.set_attr(
         "recommended_shuffle_partitions",
         Value::int(content.recommended_shuffle_partitions),
@@ -259,18 +268,32 @@ fn set_content(value: &mut Value, content: &Content) {
 fn location(value: &Value) -> Result<(String, String), Diagnostics> {
     match (value.attr("mount").as_str(), value.attr("name").as_str()) {
         (Some(mount), Some(name)) => Ok((mount.to_owned(), name.to_owned())),
-        _ => Err(Diagnostic::provider_bug("Profile without a location", "mount or name is not known.").into()),
+        _ => Err(Diagnostic::provider_bug(
+            "Profile without a location",
+            "mount or name is not known.",
+        )
+        .into()),
     }
 }
 
 fn version_of(value: &Value) -> u64 {
-    value.attr("version").as_i64().and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
+    value
+        .attr("version")
+        .as_i64()
+        .and_then(|v| u64::try_from(v).ok())
+        .unwrap_or(0)
 }
 
 /// The metadata the configuration asks for, when it asks for any.
 fn desired_metadata(value: &Value) -> (Option<u64>, BTreeMap<String, String>) {
-    let max_versions = value.attr("max_versions").as_i64().and_then(|v| u64::try_from(v).ok());
-    let custom = value.attr("custom_metadata").as_string_map().unwrap_or_default();
+    let max_versions = value
+        .attr("max_versions")
+        .as_i64()
+        .and_then(|v| u64::try_from(v).ok());
+    let custom = value
+        .attr("custom_metadata")
+        .as_string_map()
+        .unwrap_or_default();
     (max_versions, custom)
 }
 
@@ -310,7 +333,9 @@ impl SparkProfile {
         vault
             .write_metadata(mount, name, max_versions, &custom)
             .await
-            .map_err(|e| remote_error(&format!("Unable to write metadata of {mount}/{name}"), &e).into())
+            .map_err(|e| {
+                remote_error(&format!("Unable to write metadata of {mount}/{name}"), &e).into()
+            })
     }
 }
 
@@ -344,7 +369,11 @@ impl Resource for SparkProfile {
         set_content(&mut planned, &content);
         // Only new content makes a new KV version; keep the version for anything else.
         let same_content = req.prior.attr("rendered").as_str() == Some(content.rendered.as_str());
-        let version = if same_content { req.prior.attr("version").clone() } else { Value::Unknown };
+        let version = if same_content {
+            req.prior.attr("version").clone()
+        } else {
+            Value::Unknown
+        };
         planned.set_attr("version", version);
         Ok(planned)
     }
@@ -354,16 +383,26 @@ impl Resource for SparkProfile {
         let (mount, name) = location(&state)?;
         let path = format!("{mount}/{name}");
         let content = content_of(&state).ok_or_else(|| {
-            Diagnostic::provider_bug("Unknown values at apply", "the profile's settings are not all known.")
+            Diagnostic::provider_bug(
+                "Unknown values at apply",
+                "the profile's settings are not all known.",
+            )
         })?;
         let vault = self.vault().await?;
         // A live secret at the path belongs to someone else (or to another state): refuse to
         // overwrite it. A deleted one is re-created on top of its history, which check-and-set
         // needs the current version for.
-        let cas = match vault.read_metadata_opt(&mount, &name).await.map_err(|e| remote_error(&format!("Unable to read {path}"), &e))? {
+        let cas = match vault
+            .read_metadata_opt(&mount, &name)
+            .await
+            .map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?
+        {
             None => 0,
             Some(meta) => {
-                let live = vault.read_opt(&mount, &name).await.map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?;
+                let live = vault
+                    .read_opt(&mount, &name)
+                    .await
+                    .map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?;
                 if live.is_some() {
                     return Err(Diagnostic::error(
                         "Spark profile already exists",
@@ -386,8 +425,14 @@ impl Resource for SparkProfile {
         set_identity(&mut state);
         set_content(&mut state, &content);
         // The secret exists from here on: if metadata fails, record it (tainted) rather than lose it.
-        if let Err(diags) = self.sync_metadata(vault, (&mount, &name), &Value::Null, &state).await {
-            return Err(ApplyError { diagnostics: diags, partial_state: Some(state) });
+        if let Err(diags) = self
+            .sync_metadata(vault, (&mount, &name), &Value::Null, &state)
+            .await
+        {
+            return Err(ApplyError {
+                diagnostics: diags,
+                partial_state: Some(state),
+            });
         }
         tracing::info!(path = %path, version, "created Spark profile");
         Ok(state.into())
@@ -398,11 +443,18 @@ impl Resource for SparkProfile {
         let (mount, name) = location(&current)?;
         let path = format!("{mount}/{name}");
         let vault = self.vault().await?;
-        let Some(secret) = vault.read_opt(&mount, &name).await.map_err(|e| remote_error(&format!("Unable to read {path}"), &e))? else {
+        let Some(secret) = vault
+            .read_opt(&mount, &name)
+            .await
+            .map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?
+        else {
             tracing::info!(path = %path, "Spark profile is gone from Vault");
             return Ok(None);
         };
-        let meta = vault.read_metadata_opt(&mount, &name).await.map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?;
+        let meta = vault
+            .read_metadata_opt(&mount, &name)
+            .await
+            .map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?;
         let mut state = current.clone();
         let rendered = spark::render_env_file(&secret.data);
         if current.attr("rendered").as_str() != Some(rendered.as_str()) {
@@ -411,7 +463,11 @@ impl Resource for SparkProfile {
         }
         state.set_attr("version", Value::int(secret.version as i64));
         if let Some(meta) = meta {
-            super::profile_model::apply_metadata(&mut state, &current, meta.max_versions, &meta.custom_metadata);
+            super::profile_model::apply_metadata(
+                &mut state,
+                meta.max_versions,
+                &meta.custom_metadata,
+            );
         }
         set_identity(&mut state);
         Ok(Some(state))
@@ -422,7 +478,10 @@ impl Resource for SparkProfile {
         let (mount, name) = location(&state)?;
         let path = format!("{mount}/{name}");
         let content = content_of(&state).ok_or_else(|| {
-            Diagnostic::provider_bug("Unknown values at apply", "the profile's settings are not all known.")
+            Diagnostic::provider_bug(
+                "Unknown values at apply",
+                "the profile's settings are not all known.",
+            )
         })?;
         let vault = self.vault().await?;
         let prior_version = version_of(&req.prior);
@@ -437,8 +496,14 @@ impl Resource for SparkProfile {
         state.set_attr("version", Value::int(version as i64));
         set_identity(&mut state);
         set_content(&mut state, &content);
-        if let Err(diags) = self.sync_metadata(vault, (&mount, &name), &req.prior, &state).await {
-            return Err(ApplyError { diagnostics: diags, partial_state: Some(state) });
+        if let Err(diags) = self
+            .sync_metadata(vault, (&mount, &name), &req.prior, &state)
+            .await
+        {
+            return Err(ApplyError {
+                diagnostics: diags,
+                partial_state: Some(state),
+            });
         }
         tracing::info!(path = %path, version, "updated Spark profile");
         Ok(state.into())
@@ -459,7 +524,10 @@ impl Resource for SparkProfile {
     }
 
     async fn import_state(&self, id: &str, _ctx: &Context) -> Result<Value, Diagnostics> {
-        let Some((mount, name)) = id.split_once('/').filter(|(m, n)| !m.is_empty() && !n.is_empty()) else {
+        let Some((mount, name)) = id
+            .split_once('/')
+            .filter(|(m, n)| !m.is_empty() && !n.is_empty())
+        else {
             return Err(Diagnostic::error(
                 "Invalid import ID",
                 format!("Expected `<mount>/<name>`, e.g. `secret/spark/dbt`; got {id:?}."),

@@ -70,8 +70,14 @@ impl DataSource for SparkProfileData {
 
     async fn read(&self, req: DataReadRequest) -> Result<Value, Diagnostics> {
         let config = req.config;
-        let (Some(mount), Some(name)) = (config.attr("mount").as_str(), config.attr("name").as_str()) else {
-            return Err(Diagnostic::error("Missing location", "mount and name must be known to read a profile.").into());
+        let (Some(mount), Some(name)) =
+            (config.attr("mount").as_str(), config.attr("name").as_str())
+        else {
+            return Err(Diagnostic::error(
+                "Missing location",
+                "mount and name must be known to read a profile.",
+            )
+            .into());
         };
         let path = format!("{mount}/{name}");
         let vault = self.clients.vault().await?;
@@ -79,7 +85,12 @@ impl DataSource for SparkProfileData {
             .read_opt(mount, name)
             .await
             .map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?
-            .ok_or_else(|| Diagnostic::error("Spark profile not found", format!("No live secret at {path} in Vault.")))?;
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "Spark profile not found",
+                    format!("No live secret at {path} in Vault."),
+                )
+            })?;
         let props = &secret.data;
         let rendered = spark::render_env_file(props);
         let sha = spark::content_sha256(&rendered);
@@ -98,7 +109,10 @@ impl DataSource for SparkProfileData {
             ("executor_instances", int("spark.executor.instances")),
             ("executor_memory", string("spark.executor.memory")),
             ("executor_cores", int("spark.executor.cores")),
-            ("executor_request_cores", string("spark.kubernetes.executor.request.cores")),
+            (
+                "executor_request_cores",
+                string("spark.kubernetes.executor.request.cores"),
+            ),
             ("shuffle_partitions", int("spark.sql.shuffle.partitions")),
         ]))
     }
