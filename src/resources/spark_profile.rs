@@ -13,7 +13,7 @@ use super::profile_model::{attribute_path, profile_input};
 use super::{invalid_setting, remote_error};
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
-    PlanRequest, ReadRequest, Resource, Schema, UpdateRequest, plan, validators,
+    PlanRequest, ReadRequest, Resource, Schema, UpdateRequest, plan,
 };
 use crate::provider::Clients;
 use crate::spark;
@@ -60,7 +60,6 @@ pub(crate) fn settings_block(block: Block) -> Block {
         .attribute(
             Attribute::int("executor_cores")
                 .default(spark::profile::DEFAULT_EXECUTOR_CORES)
-                .validate(validators::at_least(1))
                 .description("Task slots per executor (`spark.executor.cores`), at least 1."),
         )
         .attribute(
@@ -79,7 +78,6 @@ pub(crate) fn settings_block(block: Block) -> Block {
         .attribute(
             Attribute::int("shuffle_partitions")
                 .default(spark::profile::DEFAULT_SHUFFLE_PARTITIONS)
-                .validate(validators::at_least(1))
                 .description(
                     "Partitions for shuffles in Spark SQL (`spark.sql.shuffle.partitions`), at \
                      least 1. See `recommended_shuffle_partitions`.",
@@ -129,8 +127,7 @@ fn gpu_block() -> NestedBlock {
             .attribute(
                 Attribute::int("amount")
                     .required()
-                    .validate(validators::at_least(1))
-                    .description(
+                        .description(
                         "GPUs per executor (`spark.executor.resource.gpu.amount`), at least 1.",
                     ),
             )
