@@ -1,0 +1,327 @@
+//! Acceptance tests of `konoha_spark_profile` and its data source: the real `terraform` CLI
+//! against a real OpenBao dev server.
+//!
+//! The lifecycle test goes through the built provider binary (go-plugin handshake, mutual TLS);
+//! the others attach Terraform to a provider served in this process, which is faster.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use serde_json::json;
+use support::openbao::OpenBao;
+use support::provider::InProcessProvider;
+use support::terraform::{Action, ProviderHookup, Step, TestCase, Workdir};
+
+/// A profile configuration; `body` goes inside the resource block after mount and name.
+fn profile(mount: &str, name: &str, body: &str) -> String {
+    format!(
+        r#"
+provider "konoha" {{}}
+
+resource "konoha_spark_profile" "p" {{
+  mount = "{mount}"
+  name  = "{name}"
+{body}
+}}
+"#
+    )
+}
+
+fn data(bao: &OpenBao, name: &str) -> serde_json::Value {
+    bao.kv_get("secret", name).map(|(d, _)| d).unwrap_or(serde_json::Value::Null)
+}
+
+fn version(bao: &OpenBao, name: &str) -> u64 {
+    bao.kv_get("secret", name).map(|(_, v)| v).unwrap_or(0)
+}
+
+#[test]
+fn lifecycle_through_the_binary() {
+    let bao = OpenBao::start();
+    let name = "spark/lifecycle";
+    let first = profile("secret", name, "  executor_instances = 4\n  executor_memory = \"4g\"\n");
+    let second = profile("secret", name, "  executor_instances = 6\n  executor_memory = \"4g\"\n");
+    let mut case = TestCase::new(ProviderHookup::cargo_binary());
+    for (k, v) in bao.env() {
+        case = case.env(k, v);
+    }
+    case.step(Step::config(first.clone()).check(|state| {
+        state.check_attr("konoha_spark_profile.p", "id", "secret/spark/lifecycle")?;
+        state.check_attr("konoha_spark_profile.p", "path", "secret/data/spark/lifecycle")?;
+        state.check_attr("konoha_spark_profile.p", "version", 1)?;
+        state.check_attr("konoha_spark_profile.p", "recommended_shuffle_partitions", 32)?;
+        let stored = data(&bao, name);
+        let expected = json!({
+            "spark.dynamicAllocation.enabled": "false",
+            "spark.executor.cores": "2",
+            "spark.executor.instances": "4",
+            "spark.executor.memory": "4g",
+            "spark.kubernetes.executor.request.cores": "1.8",
+            "spark.sql.shuffle.partitions": "200",
+        });
+        if stored != expected {
+            return Err(format!("stored data {stored}, expected {expected}"));
+        }
+        let rendered = state.attr("konoha_spark_profile.p", "rendered").cloned();
+        let expected_env = "spark.dynamicAllocation.enabled=false\nspark.executor.cores=2\n\
+            spark.executor.instances=4\nspark.executor.memory=4g\n\
+            spark.kubernetes.executor.request.cores=1.8\nspark.sql.shuffle.partitions=200\n";
+        if rendered != Some(json!(expected_env)) {
+            return Err(format!("rendered {rendered:?}"));
+        }
+        Ok(())
+    }))
+    // In place: a new version, shown before apply with the new ref known at plan time.
+    .step(
+        Step::config(second.clone())
+            .plan_check(|plan| {
+                plan.check_actions("konoha_spark_profile.p", &[Action::Update])?;
+                let change = plan.change("konoha_spark_profile.p").unwrap();
+                if change.is_unknown_after("ref") || change.is_unknown_after("rendered") {
+                    return Err("ref and rendered must be known at plan time".into());
+                }
+                if !change.is_unknown_after("version") {
+                    return Err("a content change must plan a new version".into());
+                }
+                Ok(())
+            })
+            .check(|state| {
+                state.check_attr("konoha_spark_profile.p", "version", 2)?;
+                state.check_attr("konoha_spark_profile.p", "executor_instances", 6)
+            }),
+    )
+    // The same configuration again writes nothing: still version 2.
+    .step(Step::config(second.clone()).check(|_| match version(&bao, name) {
+        2 => Ok(()),
+        v => Err(format!("a no-op apply wrote version {v}")),
+    }))
+    .step(Step::import("konoha_spark_profile.p").import_state_verify())
+    // Someone edits the secret in Vault: the plan shows it, apply puts the settings back.
+    .step(
+        Step::config(second)
+            .pre_config(|_| {
+                bao.kv_put(
+                    "secret",
+                    name,
+                    json!({
+                        "spark.dynamicAllocation.enabled": "false",
+                        "spark.executor.cores": "2",
+                        "spark.executor.instances": "6",
+                        "spark.executor.memory": "8g",
+                        "spark.kubernetes.executor.request.cores": "1.8",
+                        "spark.sql.shuffle.partitions": "200",
+                        "spark.hand.edit": "yes",
+                    }),
+                );
+                Ok(())
+            })
+            .plan_check(|plan| {
+                plan.check_actions("konoha_spark_profile.p", &[Action::Update])?;
+                let change = plan.change("konoha_spark_profile.p").unwrap();
+                let before = change.before_attr("executor_memory").cloned();
+                let extra = change.before_attr("extra_conf").cloned();
+                if before != Some(json!("8g")) || extra != Some(json!({"spark.hand.edit": "yes"})) {
+                    return Err(format!("drift not shown: memory {before:?}, extra_conf {extra:?}"));
+                }
+                Ok(())
+            })
+            .check(|_| {
+                let stored = data(&bao, name);
+                if stored["spark.executor.memory"] != "4g" || stored.get("spark.hand.edit").is_some() {
+                    return Err(format!("apply did not restore the settings: {stored}"));
+                }
+                Ok(())
+            }),
+    )
+    .check_destroy(|| match bao.kv_get("secret", name) {
+        None => Ok(()),
+        Some((d, v)) => Err(format!("secret still live after destroy: v{v} {d}")),
+    })
+    .run_or_panic();
+}
+
+#[test]
+fn changing_the_name_replaces_the_profile() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let mut case = TestCase::new(provider.hookup());
+    for (k, v) in bao.env() {
+        case = case.env(k, v);
+    }
+    case.step(Step::config(profile("secret", "spark/old", "")))
+        .step(
+            Step::config(profile("secret", "spark/new", ""))
+                .plan_check(|plan| {
+                    plan.check_actions("konoha_spark_profile.p", &[Action::Delete, Action::Create])
+                })
+                .check(|_| {
+                    if bao.kv_get("secret", "spark/old").is_some() {
+                        return Err("the old secret is still live".into());
+                    }
+                    bao.kv_get("secret", "spark/new").map(|_| ()).ok_or("new secret missing".into())
+                }),
+        )
+        .run_or_panic();
+}
+
+#[test]
+fn a_deleted_secret_is_planned_for_re_creation() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let config = profile("secret", "spark/gone", "  delete_all_versions = true\n");
+    let mut case = TestCase::new(provider.hookup());
+    for (k, v) in bao.env() {
+        case = case.env(k, v);
+    }
+    case.step(Step::config(config.clone()))
+        .step(
+            Step::config(config.clone())
+                .pre_config(|_| {
+                    bao.soft_delete("secret", "spark/gone");
+                    Ok(())
+                })
+                .plan_check(|plan| plan.check_actions("konoha_spark_profile.p", &[Action::Create]))
+                .check(|state| {
+                    state.check_attr("konoha_spark_profile.p", "version", 2)?;
+                    bao.kv_get("secret", "spark/gone").map(|_| ()).ok_or("not re-created".into())
+                }),
+        )
+        .check_destroy(|| match bao.kv_metadata("secret", "spark/gone") {
+            None => Ok(()),
+            Some(m) => Err(format!("delete_all_versions left metadata behind: {m}")),
+        })
+        .run_or_panic();
+}
+
+#[test]
+fn metadata_changes_write_no_new_version() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let with = |owner: &str| {
+        profile(
+            "secret",
+            "spark/meta",
+            &format!("  max_versions = 5\n  custom_metadata = {{ owner = \"{owner}\" }}\n"),
+        )
+    };
+    let mut case = TestCase::new(provider.hookup());
+    for (k, v) in bao.env() {
+        case = case.env(k, v);
+    }
+    case.step(Step::config(with("a")))
+        .step(Step::config(with("b")).check(|state| {
+            state.check_attr("konoha_spark_profile.p", "version", 1)?;
+            let meta = bao.kv_metadata("secret", "spark/meta").unwrap();
+            if meta["custom_metadata"] != json!({"owner": "b"}) || meta["max_versions"] != 5 {
+                return Err(format!("metadata not written: {meta}"));
+            }
+            Ok(())
+        }))
+        .step(Step::import("konoha_spark_profile.p").import_state_verify())
+        .run_or_panic();
+}
+
+#[test]
+fn a_concurrent_edit_fails_the_apply_and_survives() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup()).unwrap().with_env(&bao.env());
+    work.set_config(&profile("secret", "spark/race", "  executor_instances = 2\n")).unwrap();
+    work.terraform(["apply", "-auto-approve"]).ok().unwrap();
+    work.set_config(&profile("secret", "spark/race", "  executor_instances = 3\n")).unwrap();
+    work.terraform(["plan", "-out", "change.tfplan"]).ok().unwrap();
+    let edit = json!({"spark.executor.instances": "9"});
+    bao.kv_put("secret", "spark/race", edit.clone());
+    let apply = work.terraform(["apply", "change.tfplan"]);
+    assert!(!apply.success(), "apply over a concurrent edit must fail");
+    assert!(
+        apply.stderr.contains("changed in Vault after Terraform last read it"),
+        "unexpected error: {}",
+        apply.stderr
+    );
+    assert_eq!(data(&bao, "spark/race"), edit, "the concurrent edit must be left in place");
+    work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
+}
+
+#[test]
+fn the_data_source_reads_a_profile() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    bao.kv_put(
+        "secret",
+        "spark/shared",
+        json!({"spark.executor.instances": "3", "spark.executor.memory": "1g"}),
+    );
+    let config = r#"
+provider "konoha" {}
+
+data "konoha_spark_profile" "shared" {
+  mount = "secret"
+  name  = "spark/shared"
+}
+"#;
+    let mut case = TestCase::new(provider.hookup());
+    for (k, v) in bao.env() {
+        case = case.env(k, v);
+    }
+    case.step(Step::config(config).check(|state| {
+        let a = "data.konoha_spark_profile.shared";
+        state.check_attr(a, "executor_instances", 3)?;
+        state.check_attr(a, "executor_memory", "1g")?;
+        state.check_attr(a, "version", 1)?;
+        state.check_attr(a, "rendered", "spark.executor.instances=3\nspark.executor.memory=1g\n")
+    }))
+    .run_or_panic();
+}
+
+/// Every validation rule stops `terraform validate` with a message that names the attribute,
+/// and nothing reaches Vault.
+#[test]
+fn validate_rejects_bad_settings_before_anything_is_written() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup()).unwrap().with_env(&bao.env());
+    let cases: &[(&str, &str, &str)] = &[
+        ("  executor_memory = \"2.5g\"\n", "executor_memory", "2560m"),
+        ("  executor_memory = \"2048\"\n", "executor_memory", "unit"),
+        ("  executor_memory = \"100m\"\n", "executor_memory", "450"),
+        ("  executor_memory_overhead = \"1x\"\n", "executor_memory_overhead", "memory"),
+        ("  executor_cores = 0\n", "executor_cores", "at least 1"),
+        ("  executor_request_cores = \"abc\"\n", "executor_request_cores", "quantity"),
+        ("  executor_limit_cores = \"1\"\n", "executor_limit_cores", "1.8"),
+        ("  executor_instances = 0\n", "executor_instances", "at least 1"),
+        ("  shuffle_partitions = 0\n", "shuffle_partitions", "at least 1"),
+        (
+            "  dynamic_allocation {\n    enabled = true\n    min_executors = 5\n    initial_executors = 2\n    max_executors = 10\n  }\n",
+            "dynamic_allocation",
+            "min_executors",
+        ),
+        ("  extra_conf = { \"sql.x\" = \"1\" }\n", "extra_conf", "spark."),
+        ("  extra_conf = { \"spark.executor.memory\" = \"1g\" }\n", "extra_conf", "executor_memory"),
+        ("  extra_conf = { \"spark.master\" = \"local\" }\n", "extra_conf", "server"),
+        ("  extra_conf = { \"spark.x\" = \"a\\nb\" }\n", "extra_conf", "line"),
+        ("  extra_conf = { \"spark.x\" = \"\" }\n", "extra_conf", "empty"),
+        ("  gpu {\n    amount = 0\n  }\n", "gpu", "at least 1"),
+        (&"  custom_metadata = { k = \"%\" }\n".replace('%', &"v".repeat(600)), "custom_metadata", "512"),
+    ];
+    let mut failures = Vec::new();
+    for (body, attribute, hint) in cases {
+        work.set_config(&profile("secret", "spark/invalid", body)).unwrap();
+        let out = work.terraform(["validate", "-no-color"]);
+        let text = format!("{}{}", out.stdout, out.stderr);
+        let attribute_shown = text.contains(&format!("{attribute}")) && text.contains("Error:");
+        if out.success() || !attribute_shown || !text.contains(hint) {
+            failures.push(format!("--- {body}{text}"));
+        }
+    }
+    for (mount, name) in [("secret", "a//b"), ("sec/ret", "x"), ("secret", "/x")] {
+        work.set_config(&profile(mount, name, "")).unwrap();
+        let out = work.terraform(["validate", "-no-color"]);
+        if out.success() {
+            failures.push(format!("--- mount {mount:?} name {name:?} was accepted"));
+        }
+    }
+    assert!(failures.is_empty(), "validation gaps:\n{}", failures.join("\n"));
+    assert!(bao.kv_metadata("secret", "spark/invalid").is_none(), "validate wrote to Vault");
+}
