@@ -1,0 +1,1 @@
+//! Placeholder for the OpenBao dev-server support, written on another branch.
