@@ -11,6 +11,7 @@
 //! - [`resources`]: the resources and data sources, gluing the above together.
 
 pub mod framework;
+pub mod kyuubi;
 pub mod plugin;
 pub mod provider;
 pub mod resources;
