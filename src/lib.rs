@@ -15,6 +15,7 @@ pub mod kyuubi;
 pub mod plugin;
 pub mod provider;
 pub mod resources;
+pub mod rules;
 pub mod spark;
 pub mod tf;
 pub mod vault;

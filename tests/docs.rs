@@ -68,5 +68,8 @@ fn every_attribute_is_described() {
     for (file, schema) in pages() {
         undescribed(&schema.block, &format!("{file}: "), &mut missing);
     }
-    assert!(missing.is_empty(), "attributes without a description: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "attributes without a description: {missing:#?}"
+    );
 }

@@ -29,7 +29,9 @@ resource "konoha_spark_profile" "p" {{
 }
 
 fn data(bao: &OpenBao, name: &str) -> serde_json::Value {
-    bao.kv_get("secret", name).map(|(d, _)| d).unwrap_or(serde_json::Value::Null)
+    bao.kv_get("secret", name)
+        .map(|(d, _)| d)
+        .unwrap_or(serde_json::Value::Null)
 }
 
 fn version(bao: &OpenBao, name: &str) -> u64 {
@@ -40,17 +42,33 @@ fn version(bao: &OpenBao, name: &str) -> u64 {
 fn lifecycle_through_the_binary() {
     let bao = OpenBao::start();
     let name = "spark/lifecycle";
-    let first = profile("secret", name, "  executor_instances = 4\n  executor_memory = \"4g\"\n");
-    let second = profile("secret", name, "  executor_instances = 6\n  executor_memory = \"4g\"\n");
+    let first = profile(
+        "secret",
+        name,
+        "  executor_instances = 4\n  executor_memory = \"4g\"\n",
+    );
+    let second = profile(
+        "secret",
+        name,
+        "  executor_instances = 6\n  executor_memory = \"4g\"\n",
+    );
     let mut case = TestCase::new(ProviderHookup::cargo_binary());
     for (k, v) in bao.env() {
         case = case.env(k, v);
     }
     case.step(Step::config(first.clone()).check(|state| {
         state.check_attr("konoha_spark_profile.p", "id", "secret/spark/lifecycle")?;
-        state.check_attr("konoha_spark_profile.p", "path", "secret/data/spark/lifecycle")?;
+        state.check_attr(
+            "konoha_spark_profile.p",
+            "path",
+            "secret/data/spark/lifecycle",
+        )?;
         state.check_attr("konoha_spark_profile.p", "version", 1)?;
-        state.check_attr("konoha_spark_profile.p", "recommended_shuffle_partitions", 32)?;
+        state.check_attr(
+            "konoha_spark_profile.p",
+            "recommended_shuffle_partitions",
+            32,
+        )?;
         let stored = data(&bao, name);
         let expected = json!({
             "spark.dynamicAllocation.enabled": "false",
@@ -92,10 +110,12 @@ fn lifecycle_through_the_binary() {
             }),
     )
     // The same configuration again writes nothing: still version 2.
-    .step(Step::config(second.clone()).check(|_| match version(&bao, name) {
-        2 => Ok(()),
-        v => Err(format!("a no-op apply wrote version {v}")),
-    }))
+    .step(
+        Step::config(second.clone()).check(|_| match version(&bao, name) {
+            2 => Ok(()),
+            v => Err(format!("a no-op apply wrote version {v}")),
+        }),
+    )
     .step(Step::import("konoha_spark_profile.p").import_state_verify())
     // Someone edits the secret in Vault: the plan shows it, apply puts the settings back.
     .step(
@@ -122,13 +142,17 @@ fn lifecycle_through_the_binary() {
                 let before = change.before_attr("executor_memory").cloned();
                 let extra = change.before_attr("extra_conf").cloned();
                 if before != Some(json!("8g")) || extra != Some(json!({"spark.hand.edit": "yes"})) {
-                    return Err(format!("drift not shown: memory {before:?}, extra_conf {extra:?}"));
+                    return Err(format!(
+                        "drift not shown: memory {before:?}, extra_conf {extra:?}"
+                    ));
                 }
                 Ok(())
             })
             .check(|_| {
                 let stored = data(&bao, name);
-                if stored["spark.executor.memory"] != "4g" || stored.get("spark.hand.edit").is_some() {
+                if stored["spark.executor.memory"] != "4g"
+                    || stored.get("spark.hand.edit").is_some()
+                {
                     return Err(format!("apply did not restore the settings: {stored}"));
                 }
                 Ok(())
@@ -159,7 +183,9 @@ fn changing_the_name_replaces_the_profile() {
                     if bao.kv_get("secret", "spark/old").is_some() {
                         return Err("the old secret is still live".into());
                     }
-                    bao.kv_get("secret", "spark/new").map(|_| ()).ok_or("new secret missing".into())
+                    bao.kv_get("secret", "spark/new")
+                        .map(|_| ())
+                        .ok_or("new secret missing".into())
                 }),
         )
         .run_or_panic();
@@ -184,7 +210,9 @@ fn a_deleted_secret_is_planned_for_re_creation() {
                 .plan_check(|plan| plan.check_actions("konoha_spark_profile.p", &[Action::Create]))
                 .check(|state| {
                     state.check_attr("konoha_spark_profile.p", "version", 2)?;
-                    bao.kv_get("secret", "spark/gone").map(|_| ()).ok_or("not re-created".into())
+                    bao.kv_get("secret", "spark/gone")
+                        .map(|_| ())
+                        .ok_or("not re-created".into())
                 }),
         )
         .check_destroy(|| match bao.kv_metadata("secret", "spark/gone") {
@@ -226,21 +254,41 @@ fn metadata_changes_write_no_new_version() {
 fn a_concurrent_edit_fails_the_apply_and_survives() {
     let bao = OpenBao::start();
     let provider = InProcessProvider::start();
-    let work = Workdir::new(&provider.hookup()).unwrap().with_env(&bao.env());
-    work.set_config(&profile("secret", "spark/race", "  executor_instances = 2\n")).unwrap();
+    let work = Workdir::new(&provider.hookup())
+        .unwrap()
+        .with_env(&bao.env());
+    work.set_config(&profile(
+        "secret",
+        "spark/race",
+        "  executor_instances = 2\n",
+    ))
+    .unwrap();
     work.terraform(["apply", "-auto-approve"]).ok().unwrap();
-    work.set_config(&profile("secret", "spark/race", "  executor_instances = 3\n")).unwrap();
-    work.terraform(["plan", "-out", "change.tfplan"]).ok().unwrap();
+    work.set_config(&profile(
+        "secret",
+        "spark/race",
+        "  executor_instances = 3\n",
+    ))
+    .unwrap();
+    work.terraform(["plan", "-out", "change.tfplan"])
+        .ok()
+        .unwrap();
     let edit = json!({"spark.executor.instances": "9"});
     bao.kv_put("secret", "spark/race", edit.clone());
     let apply = work.terraform(["apply", "change.tfplan"]);
     assert!(!apply.success(), "apply over a concurrent edit must fail");
     assert!(
-        apply.stderr.contains("changed in Vault after Terraform last read it"),
+        apply
+            .stderr
+            .contains("changed in Vault after Terraform last read it"),
         "unexpected error: {}",
         apply.stderr
     );
-    assert_eq!(data(&bao, "spark/race"), edit, "the concurrent edit must be left in place");
+    assert_eq!(
+        data(&bao, "spark/race"),
+        edit,
+        "the concurrent edit must be left in place"
+    );
     work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
 }
 
@@ -270,7 +318,11 @@ data "konoha_spark_profile" "shared" {
         state.check_attr(a, "executor_instances", 3)?;
         state.check_attr(a, "executor_memory", "1g")?;
         state.check_attr(a, "version", 1)?;
-        state.check_attr(a, "rendered", "spark.executor.instances=3\nspark.executor.memory=1g\n")
+        state.check_attr(
+            a,
+            "rendered",
+            "spark.executor.instances=3\nspark.executor.memory=1g\n",
+        )
     }))
     .run_or_panic();
 }
@@ -281,33 +333,80 @@ data "konoha_spark_profile" "shared" {
 fn validate_rejects_bad_settings_before_anything_is_written() {
     let bao = OpenBao::start();
     let provider = InProcessProvider::start();
-    let work = Workdir::new(&provider.hookup()).unwrap().with_env(&bao.env());
+    let work = Workdir::new(&provider.hookup())
+        .unwrap()
+        .with_env(&bao.env());
     let cases: &[(&str, &str, &str)] = &[
         ("  executor_memory = \"2.5g\"\n", "executor_memory", "2560m"),
         ("  executor_memory = \"2048\"\n", "executor_memory", "unit"),
         ("  executor_memory = \"100m\"\n", "executor_memory", "450"),
-        ("  executor_memory_overhead = \"1x\"\n", "executor_memory_overhead", "memory"),
+        (
+            "  executor_memory_overhead = \"1x\"\n",
+            "executor_memory_overhead",
+            "memory",
+        ),
         ("  executor_cores = 0\n", "executor_cores", "at least 1"),
-        ("  executor_request_cores = \"abc\"\n", "executor_request_cores", "quantity"),
-        ("  executor_limit_cores = \"1\"\n", "executor_limit_cores", "1.8"),
-        ("  executor_instances = 0\n", "executor_instances", "at least 1"),
-        ("  shuffle_partitions = 0\n", "shuffle_partitions", "at least 1"),
+        (
+            "  executor_request_cores = \"abc\"\n",
+            "executor_request_cores",
+            "quantity",
+        ),
+        (
+            "  executor_limit_cores = \"1\"\n",
+            "executor_limit_cores",
+            "1.8",
+        ),
+        (
+            "  executor_instances = 0\n",
+            "executor_instances",
+            "at least 1",
+        ),
+        (
+            "  shuffle_partitions = 0\n",
+            "shuffle_partitions",
+            "at least 1",
+        ),
         (
             "  dynamic_allocation {\n    enabled = true\n    min_executors = 5\n    initial_executors = 2\n    max_executors = 10\n  }\n",
             "dynamic_allocation",
             "min_executors",
         ),
-        ("  extra_conf = { \"sql.x\" = \"1\" }\n", "extra_conf", "spark."),
-        ("  extra_conf = { \"spark.executor.memory\" = \"1g\" }\n", "extra_conf", "executor_memory"),
-        ("  extra_conf = { \"spark.master\" = \"local\" }\n", "extra_conf", "server"),
-        ("  extra_conf = { \"spark.x\" = \"a\\nb\" }\n", "extra_conf", "line"),
-        ("  extra_conf = { \"spark.x\" = \"\" }\n", "extra_conf", "empty"),
+        (
+            "  extra_conf = { \"sql.x\" = \"1\" }\n",
+            "extra_conf",
+            "spark.",
+        ),
+        (
+            "  extra_conf = { \"spark.executor.memory\" = \"1g\" }\n",
+            "extra_conf",
+            "executor_memory",
+        ),
+        (
+            "  extra_conf = { \"spark.master\" = \"local\" }\n",
+            "extra_conf",
+            "server",
+        ),
+        (
+            "  extra_conf = { \"spark.x\" = \"a\\nb\" }\n",
+            "extra_conf",
+            "line",
+        ),
+        (
+            "  extra_conf = { \"spark.x\" = \"\" }\n",
+            "extra_conf",
+            "empty",
+        ),
         ("  gpu {\n    amount = 0\n  }\n", "gpu", "at least 1"),
-        (&"  custom_metadata = { k = \"%\" }\n".replace('%', &"v".repeat(600)), "custom_metadata", "512"),
+        (
+            &"  custom_metadata = { k = \"%\" }\n".replace('%', &"v".repeat(600)),
+            "custom_metadata",
+            "512",
+        ),
     ];
     let mut failures = Vec::new();
     for (body, attribute, hint) in cases {
-        work.set_config(&profile("secret", "spark/invalid", body)).unwrap();
+        work.set_config(&profile("secret", "spark/invalid", body))
+            .unwrap();
         let out = work.terraform(["validate", "-no-color"]);
         let text = format!("{}{}", out.stdout, out.stderr);
         let attribute_shown = text.contains(&format!("{attribute}")) && text.contains("Error:");
@@ -322,6 +421,13 @@ fn validate_rejects_bad_settings_before_anything_is_written() {
             failures.push(format!("--- mount {mount:?} name {name:?} was accepted"));
         }
     }
-    assert!(failures.is_empty(), "validation gaps:\n{}", failures.join("\n"));
-    assert!(bao.kv_metadata("secret", "spark/invalid").is_none(), "validate wrote to Vault");
+    assert!(
+        failures.is_empty(),
+        "validation gaps:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        bao.kv_metadata("secret", "spark/invalid").is_none(),
+        "validate wrote to Vault"
+    );
 }

@@ -13,57 +13,7 @@ use super::constants::{
     OPENBAO_ANNOTATION_PREFIX, VAULT_ANNOTATION_PREFIX,
 };
 
-/// A setting as the configuration gives it at plan time.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Field<T> {
-    /// Known only after apply (it depends on something not yet created).
-    Unknown,
-    /// Not written (null); a default may apply.
-    #[default]
-    Unset,
-    /// Written, with this value.
-    Set(T),
-}
-
-impl<T> Field<T> {
-    /// The value when written and known, `None` otherwise.
-    pub fn value(&self) -> Option<&T> {
-        match self {
-            Field::Set(value) => Some(value),
-            Field::Unknown | Field::Unset => None,
-        }
-    }
-
-    /// `None` when unknown, else whether and what was written.
-    pub fn known(&self) -> Option<Option<&T>> {
-        match self {
-            Field::Unknown => None,
-            Field::Unset => Some(None),
-            Field::Set(value) => Some(Some(value)),
-        }
-    }
-
-    /// Whether a known value was written.
-    pub fn is_set(&self) -> bool {
-        matches!(self, Field::Set(_))
-    }
-
-    /// Whether the value is known only after apply.
-    pub fn is_unknown(&self) -> bool {
-        matches!(self, Field::Unknown)
-    }
-}
-
-impl<T: Clone> Field<T> {
-    /// The written value, or `default` when unset; `None` when unknown.
-    pub fn or(&self, default: T) -> Option<T> {
-        match self {
-            Field::Unknown => None,
-            Field::Unset => Some(default),
-            Field::Set(value) => Some(value.clone()),
-        }
-    }
-}
+pub use crate::rules::Field;
 
 /// Everything `konoha_kyuubi_server` takes, as configured. Blocks are single nested objects.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

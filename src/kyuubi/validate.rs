@@ -6,8 +6,6 @@
 //! `blocks`; syntax (DNS names, durations, quantities) lives in [`super::syntax`]. Turning
 //! violations into Terraform diagnostics is the resource's job.
 
-use std::fmt;
-
 use super::constants::{
     DEFAULT_METRICS_PORT, DEFAULT_NAMESPACE, DEFAULT_REST_PORT, DEFAULT_THRIFT_BINARY_PORT,
     EMBEDDED_ZOOKEEPER_PORT, LONGEST_NAME_SUFFIX, MAX_SERVER_NAME,
@@ -20,58 +18,7 @@ use super::syntax::{
     dns1035_label_problem, dns1123_label_problem, dns1123_subdomain_problem, iso_duration_problem,
 };
 
-/// One step of the path to the offending value. Blocks are single nested objects, so a value in
-/// `engine` is `[Attr("engine"), Attr("namespace")]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathSegment {
-    /// An attribute or block name.
-    Attr(&'static str),
-    /// A map key.
-    Key(String),
-    /// A list element (unused by this resource's arguments, kept for the common path shape).
-    Index(usize),
-}
-
-/// A broken rule: where, and a message that states the bad value, the rule and a way out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// Path from the resource's root to the offending value.
-    pub path: Vec<PathSegment>,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-impl Violation {
-    pub(super) fn new(path: Vec<PathSegment>, message: impl Into<String>) -> Self {
-        Violation {
-            path,
-            message: message.into(),
-        }
-    }
-
-    /// The path as Terraform prints it: `engine.namespace`, `kyuubi_conf["k"]`.
-    pub fn path_string(&self) -> String {
-        let mut text = String::new();
-        for segment in &self.path {
-            match segment {
-                PathSegment::Attr(name) if text.is_empty() => text.push_str(name),
-                PathSegment::Attr(name) => {
-                    text.push('.');
-                    text.push_str(name);
-                }
-                PathSegment::Key(key) => text.push_str(&format!("[{key:?}]")),
-                PathSegment::Index(index) => text.push_str(&format!("[{index}]")),
-            }
-        }
-        text
-    }
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path_string(), self.message)
-    }
-}
+pub use crate::rules::{PathSegment, Violation};
 
 fn attr(name: &'static str) -> Vec<PathSegment> {
     vec![PathSegment::Attr(name)]

@@ -124,13 +124,9 @@ fn gpu_block() -> NestedBlock {
     NestedBlock::single(
         "gpu",
         Block::new("GPUs for each executor (Spark resource scheduling).")
-            .attribute(
-                Attribute::int("amount")
-                    .required()
-                        .description(
-                        "GPUs per executor (`spark.executor.resource.gpu.amount`), at least 1.",
-                    ),
-            )
+            .attribute(Attribute::int("amount").required().description(
+                "GPUs per executor (`spark.executor.resource.gpu.amount`), at least 1.",
+            ))
             .attribute(
                 Attribute::string("vendor")
                     .default(spark::profile::DEFAULT_GPU_VENDOR)

@@ -7,7 +7,6 @@
 //! [`render`]. Vault access lives in `crate::vault`.
 
 pub mod allocation;
-pub mod field;
 pub mod keys;
 pub mod memory;
 pub mod profile;

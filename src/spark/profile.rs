@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-pub use super::field::Field;
+pub use crate::rules::Field;
 
 /// Executors when dynamic allocation is off.
 pub const DEFAULT_EXECUTOR_INSTANCES: i64 = 4;

@@ -4,67 +4,13 @@
 //! The rules themselves live in [validation](mod@super::validate) and the modules it calls;
 //! mapping paths to Terraform attribute paths is the resource's job.
 
-use std::fmt;
-
 use super::profile::Field;
 
 /// Spark reads its counts as 32-bit integers.
 pub(crate) const SPARK_INT_MAX: i64 = i32::MAX as i64;
 
-/// One step of the path to the offending value. Nested blocks are lists of one, so a value in
-/// `dynamic_allocation` is `[Attr("dynamic_allocation"), Index(0), Attr("min_executors")]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathSegment {
-    /// An attribute or block name.
-    Attr(&'static str),
-    /// A map key.
-    Key(String),
-    /// A list element.
-    Index(usize),
-}
+pub use crate::rules::{PathSegment, Violation};
 
-/// A broken rule: where, and a message that states the bad value, the rule and a way out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// Path from the resource's root to the offending value.
-    pub path: Vec<PathSegment>,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-impl Violation {
-    pub(crate) fn new(path: Vec<PathSegment>, message: impl Into<String>) -> Self {
-        Violation {
-            path,
-            message: message.into(),
-        }
-    }
-
-    /// The path as Terraform prints it: `dynamic_allocation[0].min_executors`, `extra_conf["k"]`.
-    pub fn path_string(&self) -> String {
-        let mut text = String::new();
-        for segment in &self.path {
-            match segment {
-                PathSegment::Attr(name) if text.is_empty() => text.push_str(name),
-                PathSegment::Attr(name) => {
-                    text.push('.');
-                    text.push_str(name);
-                }
-                PathSegment::Key(key) => text.push_str(&format!("[{key:?}]")),
-                PathSegment::Index(index) => text.push_str(&format!("[{index}]")),
-            }
-        }
-        text
-    }
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path_string(), self.message)
-    }
-}
-
-/// A path to a top-level attribute.
 pub(crate) fn attr(name: &'static str) -> Vec<PathSegment> {
     vec![PathSegment::Attr(name)]
 }

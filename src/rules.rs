@@ -1,7 +1,11 @@
-//! [`Field`]: a configuration value at plan time, which may be unknown, unset or set.
+//! What the domain modules (`spark`, `kyuubi`) share: [`Field`], a setting as the
+//! configuration gives it at plan time, and [`Violation`], a broken rule with the path of the
+//! argument at fault.
 //!
-//! Deliberately not Terraform's value type: the domain needs only these three states, and the
-//! resource converts its Terraform values into them.
+//! Deliberately not Terraform's types: the domain needs only these, and the resources convert
+//! Terraform values and attribute paths to and from them.
+
+use std::fmt;
 
 /// A setting as the configuration gives it at plan time.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -61,6 +65,18 @@ impl<T> Field<T> {
         }
     }
 
+    /// The value (cloned), or `default` when unset; `None` while unknown.
+    pub fn or(&self, default: T) -> Option<T>
+    where
+        T: Clone,
+    {
+        match self {
+            Field::Unknown => None,
+            Field::Unset => Some(default),
+            Field::Set(value) => Some(value.clone()),
+        }
+    }
+
     /// The written value, or `default` when unset; `None` when unknown.
     pub fn with_default(self, default: T) -> Option<T> {
         match self {
@@ -77,6 +93,61 @@ impl<T: Clone> Field<&T> {
         self.map(T::clone)
     }
 }
+
+/// One step of the path to the offending value. Nested blocks are lists of one, so a value in
+/// `dynamic_allocation` is `[Attr("dynamic_allocation"), Index(0), Attr("min_executors")]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    /// An attribute or block name.
+    Attr(&'static str),
+    /// A map key.
+    Key(String),
+    /// A list element.
+    Index(usize),
+}
+
+/// A broken rule: where, and a message that states the bad value, the rule and a way out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Path from the resource's root to the offending value.
+    pub path: Vec<PathSegment>,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl Violation {
+    pub(crate) fn new(path: Vec<PathSegment>, message: impl Into<String>) -> Self {
+        Violation {
+            path,
+            message: message.into(),
+        }
+    }
+
+    /// The path as Terraform prints it: `dynamic_allocation[0].min_executors`, `extra_conf["k"]`.
+    pub fn path_string(&self) -> String {
+        let mut text = String::new();
+        for segment in &self.path {
+            match segment {
+                PathSegment::Attr(name) if text.is_empty() => text.push_str(name),
+                PathSegment::Attr(name) => {
+                    text.push('.');
+                    text.push_str(name);
+                }
+                PathSegment::Key(key) => text.push_str(&format!("[{key:?}]")),
+                PathSegment::Index(index) => text.push_str(&format!("[{index}]")),
+            }
+        }
+        text
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path_string(), self.message)
+    }
+}
+
+/// A path to a top-level attribute.
 
 #[cfg(test)]
 mod tests {
