@@ -8,6 +8,8 @@
 //! marked with `set_never_ready`.
 
 use super::clock;
+use super::conditions::{canonical, max_unavailable, set_condition};
+use super::kubelet::{NODE, event, pod_ready, report_never_ready, running};
 use super::schema::Kind;
 use super::store::{Key, Store, Via, owning_deployment};
 use serde_json::{Map, Value, json};
@@ -16,8 +18,6 @@ use std::time::{Duration, Instant};
 
 /// How long a healthy pod takes to become ready.
 const READY_AFTER: Duration = Duration::from_millis(100);
-/// The node every pod lands on.
-const NODE: &str = "double-node";
 
 #[derive(Debug)]
 struct Rollout {
@@ -46,58 +46,8 @@ fn str_at<'a>(o: &'a Value, p: &str) -> &'a str {
     o.pointer(p).and_then(Value::as_str).unwrap_or("")
 }
 
-fn pod_ready(p: &Value) -> bool {
-    let conds = p.pointer("/status/conditions").and_then(Value::as_array);
-    conds
-        .into_iter()
-        .flatten()
-        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-}
-
 fn terminating(o: &Value) -> bool {
     o.pointer("/metadata/deletionTimestamp").is_some()
-}
-
-/// Canonical JSON (sorted keys) so the template hash does not depend on key order.
-fn canonical(v: &Value) -> String {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let parts: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{}:{}", json!(k), canonical(&m[*k])))
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(canonical).collect::<Vec<_>>().join(",")
-        ),
-        other => other.to_string(),
-    }
-}
-
-/// Adds or replaces condition `new` the way the controllers do: an unchanged status and reason
-/// is left alone; a changed one moves to the end, keeping its transition time if status stayed.
-fn set_condition(conds: &mut Vec<Value>, kind: &str, status: &str, reason: &str, message: &str) {
-    let pos = conds.iter().position(|c| c["type"] == kind);
-    let old = pos.map(|i| conds.remove(i));
-    if let Some(old) = &old {
-        if old["status"] == status && old["reason"] == reason {
-            conds.insert(pos.unwrap_or(conds.len()), old.clone());
-            return;
-        }
-    }
-    let now = clock::now();
-    let transition = match &old {
-        Some(o) if o["status"] == status => o["lastTransitionTime"].clone(),
-        _ => json!(now),
-    };
-    conds.push(
-        json!({"type": kind, "status": status, "lastUpdateTime": now,
-                      "lastTransitionTime": transition, "reason": reason, "message": message}),
-    );
 }
 
 impl Controller {
@@ -461,130 +411,4 @@ impl Controller {
             }
         }
     }
-}
-
-fn max_unavailable(d: &Value, replicas: usize) -> usize {
-    match d.pointer("/spec/strategy/rollingUpdate/maxUnavailable") {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0) as usize,
-        Some(Value::String(p)) => {
-            let pct: usize = p.trim_end_matches('%').parse().unwrap_or(25);
-            replicas * pct / 100
-        }
-        _ => 0,
-    }
-}
-
-/// The status the kubelet reports for a running pod, ready or not.
-pub(crate) fn running(pod: &Value, ready: bool) -> Value {
-    let now = clock::now();
-    let flag = if ready { "True" } else { "False" };
-    let containers = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let statuses: Vec<Value> = containers
-        .iter()
-        .map(|c| json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": ready,
-                        "restartCount": 0, "started": true, "state": {"running": {"startedAt": now}}}))
-        .collect();
-    json!({
-        "phase": "Running",
-        "conditions": [
-            {"type": "Initialized", "status": "True", "lastTransitionTime": now},
-            {"type": "Ready", "status": flag, "lastTransitionTime": now},
-            {"type": "ContainersReady", "status": flag, "lastTransitionTime": now},
-            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now}
-        ],
-        "hostIP": "10.0.0.10", "podIP": "10.244.0.10", "startTime": now,
-        "containerStatuses": statuses, "qosClass": "BestEffort"
-    })
-}
-
-/// Events and status of a pod that never becomes ready: image pull back-off for a `broken`
-/// image, failing readiness probes otherwise.
-fn report_never_ready(store: &mut Store, pod: &Value) {
-    let ns = str_at(pod, "/metadata/namespace").to_owned();
-    let containers = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for c in &containers {
-        let image = c["image"].as_str().unwrap_or("");
-        let cname = c["name"].as_str().unwrap_or("");
-        let r = json!({"kind": "Pod", "namespace": ns, "name": pod["metadata"]["name"],
-                       "uid": pod["metadata"]["uid"], "apiVersion": "v1",
-                       "resourceVersion": pod["metadata"]["resourceVersion"],
-                       "fieldPath": format!("spec.containers{{{cname}}}")});
-        let events: Vec<(&str, &str, String)> = if image.contains("broken") {
-            vec![
-                ("Normal", "Pulling", format!("Pulling image {image:?}")),
-                (
-                    "Warning",
-                    "Failed",
-                    format!(
-                        "Failed to pull image {image:?}: rpc error: code = NotFound desc = failed to pull and unpack image {image:?}: not found"
-                    ),
-                ),
-                ("Warning", "Failed", "Error: ErrImagePull".to_owned()),
-                (
-                    "Normal",
-                    "BackOff",
-                    format!("Back-off pulling image {image:?}"),
-                ),
-                ("Warning", "Failed", "Error: ImagePullBackOff".to_owned()),
-            ]
-        } else {
-            vec![
-                ("Normal", "Started", format!("Started container {cname}")),
-                ("Warning", "Unhealthy", "Readiness probe failed: dial tcp 10.244.0.10:10009: connect: connection refused".to_owned()),
-            ]
-        };
-        for (kind, reason, message) in events {
-            event(store, &r, kind, reason, &message, "kubelet");
-        }
-    }
-    let key = (Kind::Pod, ns, str_at(pod, "/metadata/name").to_owned());
-    let broken = containers
-        .iter()
-        .any(|c| c["image"].as_str().unwrap_or("").contains("broken"));
-    store.update(&key, "kubelet", Via::Status, |p| {
-        p["status"] = running(pod, false);
-        if broken {
-            p["status"]["phase"] = json!("Pending");
-            for s in p["status"]["containerStatuses"].as_array_mut().into_iter().flatten() {
-                s["started"] = json!(false);
-                s["state"] = json!({"waiting": {"reason": "ImagePullBackOff",
-                    "message": format!("Back-off pulling image {:?}", s["image"].as_str().unwrap_or(""))}});
-            }
-        }
-    });
-}
-
-/// Records a core/v1 Event about `involved` (an ObjectReference), as `component` would.
-pub(crate) fn event(
-    store: &mut Store,
-    involved: &Value,
-    kind: &str,
-    reason: &str,
-    message: &str,
-    component: &str,
-) {
-    let ns = str_at(involved, "/namespace").to_owned();
-    let name = format!("{}.{}", str_at(involved, "/name"), store.ids.event_suffix());
-    let now = clock::now();
-    let mut source = json!({"component": component});
-    if component == "kubelet" {
-        source["host"] = json!(NODE);
-    }
-    let manager = if component == "kubelet" {
-        "kubelet"
-    } else {
-        "kube-controller-manager"
-    };
-    let e = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": ns},
-        "involvedObject": involved, "reason": reason, "message": message, "source": source,
-        "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": kind});
-    store.create(Kind::Event, &ns, e, manager);
 }

@@ -5,7 +5,7 @@
 //! validation rules (only names, label values, config keys, the Deployment selector and required
 //! container fields are checked) and cluster-IP allocation, which the store does.
 
-use super::schema::Kind;
+use super::schema::{self, Kind, ListType};
 use super::status::Cause;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -108,10 +108,10 @@ fn container(c: &mut Map<String, Value>) {
     or_insert(c, "imagePullPolicy", json!(policy));
     each_item(c, "ports", |p| or_insert(p, "protocol", json!("TCP")));
     each_item(c, "env", |e| {
-        if let Some(Value::Object(from)) = e.get_mut("valueFrom") {
-            if let Some(Value::Object(field)) = from.get_mut("fieldRef") {
-                or_insert(field, "apiVersion", json!("v1"));
-            }
+        if let Some(Value::Object(from)) = e.get_mut("valueFrom")
+            && let Some(Value::Object(field)) = from.get_mut("fieldRef")
+        {
+            or_insert(field, "apiVersion", json!("v1"));
         }
     });
     for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
@@ -326,5 +326,29 @@ fn containers(at: &str, spec: Option<&Value>, out: &mut Vec<Cause>) {
                 }
             }
         }
+    }
+}
+
+/// Drops what Go's `omitempty` would not serialise: nulls, empty maps and empty keyed lists.
+pub(crate) fn tidy(kind: Kind, names: &mut Vec<String>, v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, child| {
+                names.push(k.clone());
+                tidy(kind, names, child);
+                let keep = match child {
+                    Value::Null => matches!(k.as_str(), "creationTimestamp" | "eventTime"),
+                    Value::Object(c) => !(c.is_empty() && schema::is_map(names)),
+                    Value::Array(a) => {
+                        !a.is_empty() || schema::list_type(kind, names) == ListType::Atomic
+                    }
+                    _ => true,
+                };
+                names.pop();
+                keep
+            });
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| tidy(kind, names, i)),
+        _ => {}
     }
 }

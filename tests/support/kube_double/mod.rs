@@ -22,8 +22,11 @@
 
 mod api;
 mod clock;
+mod conditions;
 mod controller;
 mod defaults;
+mod fields;
+mod kubelet;
 mod schema;
 mod server;
 mod ssa;
@@ -294,7 +297,7 @@ impl KubeDouble {
         let key = (schema::Kind::Pod, ns.to_owned(), name.to_owned());
         let body = created.body.clone();
         guard.store.update(&key, "kubelet", Via::Status, |p| {
-            p["status"] = controller::running(&body, true);
+            p["status"] = kubelet::running(&body, true);
         });
         guard.store.render(&key).unwrap_or(Value::Null)
     }

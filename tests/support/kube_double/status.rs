@@ -158,7 +158,7 @@ pub(crate) fn apply_conflict(conflicts: &[(String, String)]) -> Reply {
         let mut previous: Option<&str> = None;
         for (manager, path) in conflicts {
             if previous != Some(manager.as_str()) {
-                lines.push(format!("conflicts with {manager}"));
+                lines.push(format!("conflicts with {manager}:"));
                 previous = Some(manager);
             }
             lines.push(format!("- {path}"));

@@ -6,8 +6,9 @@
 
 use super::clock::{self, Ids};
 use super::defaults;
-use super::schema::{self, Kind, ListType};
-use super::ssa::{self, ApplyError, Entry};
+use super::fields::{self, Entry};
+use super::schema::Kind;
+use super::ssa::{self, ApplyError};
 use super::status::{self, Reply};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -51,30 +52,6 @@ fn meta(o: &mut Value) -> &mut Map<String, Value> {
 
 fn str_at<'a>(o: &'a Value, pointer: &str) -> Option<&'a str> {
     o.pointer(pointer).and_then(Value::as_str)
-}
-
-/// Drops what Go's `omitempty` would not serialise: nulls, empty maps and empty keyed lists.
-fn tidy(kind: Kind, names: &mut Vec<String>, v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            m.retain(|k, child| {
-                names.push(k.clone());
-                tidy(kind, names, child);
-                let keep = match child {
-                    Value::Null => matches!(k.as_str(), "creationTimestamp" | "eventTime"),
-                    Value::Object(c) => !(c.is_empty() && schema::is_map(names)),
-                    Value::Array(a) => {
-                        !a.is_empty() || schema::list_type(kind, names) == ListType::Atomic
-                    }
-                    _ => true,
-                };
-                names.pop();
-                keep
-            });
-        }
-        Value::Array(items) => items.iter_mut().for_each(|i| tidy(kind, names, i)),
-        _ => {}
-    }
 }
 
 impl Store {
@@ -132,7 +109,10 @@ impl Store {
         let stored = self.objects.get(key)?;
         let mut o = stored.obj.clone();
         if !stored.entries.is_empty() {
-            meta(&mut o).insert("managedFields".into(), ssa::render_entries(&stored.entries));
+            meta(&mut o).insert(
+                "managedFields".into(),
+                fields::render_entries(&stored.entries),
+            );
         }
         Some(o)
     }
@@ -352,7 +332,7 @@ impl Store {
             }
         }
         defaults::apply(kind, &mut obj);
-        tidy(kind, &mut Vec::new(), &mut obj);
+        defaults::tidy(kind, &mut Vec::new(), &mut obj);
         if via == Via::Main {
             let errors = defaults::validate(kind, &obj);
             if !errors.is_empty() {
@@ -371,7 +351,7 @@ impl Store {
                 let next = generation.unwrap_or(1) + i64::from(changed);
                 meta(&mut obj).insert("generation".into(), json!(next));
             }
-            if obj == old.obj && ssa::same_ownership(&entries, &old.entries) {
+            if obj == old.obj && fields::same_ownership(&entries, &old.entries) {
                 // A no-op write is not stored: resourceVersion and timestamps stay (recording 02).
                 return self.get(kind, &key.1, &key.2);
             }
