@@ -520,6 +520,14 @@ async fn conflicts_name_every_owner_and_force_moves_ownership() {
         "konoha and kubectl-edit lost everything"
     );
 
+    // The control API's apply goes through the same rules.
+    let third = config_map("conf", json!({}), json!({"a": "z"}));
+    let refused = d.apply_as("third", &path, &third, false).unwrap_err();
+    assert_eq!(refused["reason"], "Conflict");
+    assert!(d.apply_as("third", &path, &third, true).is_ok());
+    let back = config_map("conf", json!({}), json!({"a": "x"}));
+    d.apply_as("someone-else", &path, &back, true).unwrap();
+
     // Applying the value already there is no conflict: the field becomes shared.
     let same = config_map("conf", json!({}), json!({"a": "x"}));
     let (code, shared) = apply(&d, &path, "konoha", false, &same).await;
@@ -880,4 +888,67 @@ fn background_double_serves_blocking_clients() {
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("v1.24.17"));
+}
+
+#[tokio::test]
+async fn rbac_and_service_accounts_are_served_with_atomic_lists() {
+    let d = kyuubi_double().await;
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "spark", "labels": {"app.kubernetes.io/managed-by": "konoha"}},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "delete"]}]});
+    let rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/kyuubi";
+    let (code, o) = apply(&d, &format!("{rbac}/roles/spark"), "konoha", false, &role).await;
+    assert_eq!(code, 201);
+    assert!(o["metadata"].get("generation").is_none());
+    let owned = &o["metadata"]["managedFields"][0]["fieldsV1"];
+    assert_eq!(owned["f:rules"], json!({}), "rules are owned as a whole");
+
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "spark"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "spark"},
+        "subjects": [{"kind": "ServiceAccount", "name": "spark", "namespace": "kyuubi"}]});
+    let (code, o) = apply(
+        &d,
+        &format!("{rbac}/rolebindings/spark"),
+        "konoha",
+        false,
+        &binding,
+    )
+    .await;
+    assert_eq!(code, 201);
+    assert_eq!(
+        o["metadata"]["managedFields"][0]["fieldsV1"],
+        json!({"f:roleRef": {}, "f:subjects": {}})
+    );
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "spark"}});
+    let (code, _) = apply(
+        &d,
+        "/api/v1/namespaces/kyuubi/serviceaccounts/spark",
+        "konoha",
+        false,
+        &sa,
+    )
+    .await;
+    assert_eq!(code, 201);
+    let managed = d.objects_with_label("app.kubernetes.io/managed-by=konoha");
+    assert_eq!(
+        managed,
+        [("Role".to_owned(), "kyuubi".to_owned(), "spark".to_owned())]
+    );
+
+    let (code, s) = send(&d, "DELETE", &format!("{rbac}/roles/spark"), None).await;
+    assert_eq!(code, 200);
+    assert_eq!(s["details"]["group"], "rbac.authorization.k8s.io");
+    let (code, s) = send(&d, "GET", &format!("{rbac}/roles/spark"), None).await;
+    assert_eq!(
+        (code, &s["message"]),
+        (
+            404,
+            &json!("roles.rbac.authorization.k8s.io \"spark\" not found")
+        )
+    );
+    let (code, ns) = send(&d, "GET", "/api/v1/namespaces/kyuubi", None).await;
+    assert_eq!((code, &ns["status"]["phase"]), (200, &json!("Active")));
+    let (code, _) = send(&d, "GET", "/api/v1/namespaces/nope", None).await;
+    assert_eq!(code, 404);
 }

@@ -105,13 +105,6 @@ impl Kind {
             .find(|k| k.api_version() == api_version && k.plural() == plural)
     }
 
-    /// The kind whose `apiVersion`/`kind` fields are these.
-    pub(crate) fn from_type(api_version: &str, kind: &str) -> Option<Kind> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.api_version() == api_version && k.name() == kind)
-    }
-
     /// Only Deployments among these kinds keep `metadata.generation` (Kubernetes 1.24).
     pub(crate) fn has_generation(self) -> bool {
         self == Kind::Deployment
