@@ -1,6 +1,6 @@
-//! The Deployment controller, ReplicaSet controller, garbage collector and kubelet, folded into
-//! one tick: rollouts create pods per pod-template hash, pods turn ready, old pods go, status and
-//! events follow what recordings 11, 14, 18 and 19 show.
+//! The Deployment controller, ReplicaSet controller and garbage collector, folded into one tick
+//! (which also drives the kubelet in `kubelet.rs`): rollouts create pods per pod-template hash,
+//! pods turn ready, old pods go, status and events follow recordings 11, 14, 18 and 19.
 //!
 //! Leaves out ReplicaSet objects (only their names, uids and events exist), surge arithmetic (all
 //! new pods start at once; old pods go once every new one is ready), minReadySeconds and pause.
