@@ -147,8 +147,6 @@ impl fmt::Display for Violation {
     }
 }
 
-/// A path to a top-level attribute.
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,19 +13,46 @@ use support::openbao::OpenBao;
 use support::provider::InProcessProvider;
 use support::terraform::{Action, ProviderHookup, Step, TestCase, Workdir};
 
-/// A profile configuration; `body` goes inside the resource block after mount and name.
-fn profile(mount: &str, name: &str, body: &str) -> String {
+/// The provider's source address, and a provider block: empty (Vault from `VAULT_ADDR` and
+/// `VAULT_TOKEN`) or naming `bao` (for a provider served in this process, which does not see
+/// the environment Terraform runs with).
+fn providers(bao: Option<&OpenBao>) -> String {
+    let vault = bao.map_or(String::new(), |bao| {
+        format!(
+            "\n  vault {{\n    address = \"{}\"\n    token   = \"{}\"\n  }}\n",
+            bao.addr, bao.token
+        )
+    });
     format!(
         r#"
-provider "konoha" {{}}
+terraform {{
+  required_providers {{
+    konoha = {{ source = "konoha/konoha" }}
+  }}
+}}
 
+provider "konoha" {{{vault}}}
+"#
+    )
+}
+
+/// A profile configuration; `body` goes inside the resource block after mount and name.
+fn profile_with(bao: Option<&OpenBao>, mount: &str, name: &str, body: &str) -> String {
+    format!(
+        r#"{}
 resource "konoha_spark_profile" "p" {{
   mount = "{mount}"
   name  = "{name}"
 {body}
 }}
-"#
+"#,
+        providers(bao)
     )
+}
+
+/// [`profile_with`] for the binary, which reads Vault's address and token from the environment.
+fn profile(mount: &str, name: &str, body: &str) -> String {
+    profile_with(None, mount, name, body)
 }
 
 fn data(bao: &OpenBao, name: &str) -> serde_json::Value {
@@ -173,29 +200,39 @@ fn changing_the_name_replaces_the_profile() {
     for (k, v) in bao.env() {
         case = case.env(k, v);
     }
-    case.step(Step::config(profile("secret", "spark/old", "")))
-        .step(
-            Step::config(profile("secret", "spark/new", ""))
-                .plan_check(|plan| {
-                    plan.check_actions("konoha_spark_profile.p", &[Action::Delete, Action::Create])
-                })
-                .check(|_| {
-                    if bao.kv_get("secret", "spark/old").is_some() {
-                        return Err("the old secret is still live".into());
-                    }
-                    bao.kv_get("secret", "spark/new")
-                        .map(|_| ())
-                        .ok_or("new secret missing".into())
-                }),
-        )
-        .run_or_panic();
+    case.step(Step::config(profile_with(
+        Some(&bao),
+        "secret",
+        "spark/old",
+        "",
+    )))
+    .step(
+        Step::config(profile_with(Some(&bao), "secret", "spark/new", ""))
+            .plan_check(|plan| {
+                plan.check_actions("konoha_spark_profile.p", &[Action::Delete, Action::Create])
+            })
+            .check(|_| {
+                if bao.kv_get("secret", "spark/old").is_some() {
+                    return Err("the old secret is still live".into());
+                }
+                bao.kv_get("secret", "spark/new")
+                    .map(|_| ())
+                    .ok_or("new secret missing".into())
+            }),
+    )
+    .run_or_panic();
 }
 
 #[test]
 fn a_deleted_secret_is_planned_for_re_creation() {
     let bao = OpenBao::start();
     let provider = InProcessProvider::start();
-    let config = profile("secret", "spark/gone", "  delete_all_versions = true\n");
+    let config = profile_with(
+        Some(&bao),
+        "secret",
+        "spark/gone",
+        "  delete_all_versions = true\n",
+    );
     let mut case = TestCase::new(provider.hookup());
     for (k, v) in bao.env() {
         case = case.env(k, v);
@@ -227,7 +264,8 @@ fn metadata_changes_write_no_new_version() {
     let bao = OpenBao::start();
     let provider = InProcessProvider::start();
     let with = |owner: &str| {
-        profile(
+        profile_with(
+            Some(&bao),
             "secret",
             "spark/meta",
             &format!("  max_versions = 5\n  custom_metadata = {{ owner = \"{owner}\" }}\n"),
@@ -257,14 +295,16 @@ fn a_concurrent_edit_fails_the_apply_and_survives() {
     let work = Workdir::new(&provider.hookup())
         .unwrap()
         .with_env(&bao.env());
-    work.set_config(&profile(
+    work.set_config(&profile_with(
+        Some(&bao),
         "secret",
         "spark/race",
         "  executor_instances = 2\n",
     ))
     .unwrap();
     work.terraform(["apply", "-auto-approve"]).ok().unwrap();
-    work.set_config(&profile(
+    work.set_config(&profile_with(
+        Some(&bao),
         "secret",
         "spark/race",
         "  executor_instances = 3\n",
@@ -301,14 +341,15 @@ fn the_data_source_reads_a_profile() {
         "spark/shared",
         json!({"spark.executor.instances": "3", "spark.executor.memory": "1g"}),
     );
-    let config = r#"
-provider "konoha" {}
-
-data "konoha_spark_profile" "shared" {
+    let config = format!(
+        r#"{}
+data "konoha_spark_profile" "shared" {{
   mount = "secret"
   name  = "spark/shared"
-}
-"#;
+}}
+"#,
+        providers(Some(&bao))
+    );
     let mut case = TestCase::new(provider.hookup());
     for (k, v) in bao.env() {
         case = case.env(k, v);
@@ -368,7 +409,7 @@ fn validate_rejects_bad_settings_before_anything_is_written() {
         ),
         (
             "  dynamic_allocation {\n    enabled = true\n    min_executors = 5\n    initial_executors = 2\n    max_executors = 10\n  }\n",
-            "dynamic_allocation",
+            "initial_executors = 2",
             "min_executors",
         ),
         (
@@ -405,17 +446,18 @@ fn validate_rejects_bad_settings_before_anything_is_written() {
     ];
     let mut failures = Vec::new();
     for (body, attribute, hint) in cases {
-        work.set_config(&profile("secret", "spark/invalid", body))
+        work.set_config(&profile_with(Some(&bao), "secret", "spark/invalid", body))
             .unwrap();
         let out = work.terraform(["validate", "-no-color"]);
         let text = format!("{}{}", out.stdout, out.stderr);
-        let attribute_shown = text.contains(&format!("{attribute}")) && text.contains("Error:");
+        let attribute_shown = text.contains(attribute) && text.contains("Error:");
         if out.success() || !attribute_shown || !text.contains(hint) {
             failures.push(format!("--- {body}{text}"));
         }
     }
     for (mount, name) in [("secret", "a//b"), ("sec/ret", "x"), ("secret", "/x")] {
-        work.set_config(&profile(mount, name, "")).unwrap();
+        work.set_config(&profile_with(Some(&bao), mount, name, ""))
+            .unwrap();
         let out = work.terraform(["validate", "-no-color"]);
         if out.success() {
             failures.push(format!("--- mount {mount:?} name {name:?} was accepted"));

@@ -103,7 +103,8 @@ pub fn decode(value: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, Diag
         Some(v) if !v.msgpack.is_empty() => tf::msgpack::decode(&v.msgpack, ty),
         Some(v) => tf::json::decode(&v.json, ty),
     };
-    result.map_err(|e| Diagnostic::provider_bug("Unable to decode a value from Terraform", e).into())
+    result
+        .map_err(|e| Diagnostic::provider_bug("Unable to decode a value from Terraform", e).into())
 }
 
 /// Encodes a value of type `ty` as msgpack, the form Terraform expects in every reply.

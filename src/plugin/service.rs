@@ -34,18 +34,32 @@ impl ProviderService {
 }
 
 /// Runs `body`, turning its error diagnostics into the response's diagnostics.
-fn answer<T>(body: impl FnOnce() -> Result<T, Diagnostics>, fail: impl FnOnce(Diagnostics) -> T) -> RpcResult<T> {
+fn answer<T>(
+    body: impl FnOnce() -> Result<T, Diagnostics>,
+    fail: impl FnOnce(Diagnostics) -> T,
+) -> RpcResult<T> {
     Ok(Response::new(body().unwrap_or_else(fail)))
 }
 
 #[tonic::async_trait]
 impl provider_server::Provider for ProviderService {
-    async fn get_schema(&self, _: Request<pb::get_provider_schema::Request>) -> RpcResult<pb::get_provider_schema::Response> {
+    async fn get_schema(
+        &self,
+        _: Request<pb::get_provider_schema::Request>,
+    ) -> RpcResult<pb::get_provider_schema::Response> {
         let schemas = self.server.schemas();
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some((&schemas.provider).into()),
-            resource_schemas: schemas.resources.iter().map(|(k, s)| (k.clone(), s.into())).collect(),
-            data_source_schemas: schemas.data_sources.iter().map(|(k, s)| (k.clone(), s.into())).collect(),
+            resource_schemas: schemas
+                .resources
+                .iter()
+                .map(|(k, s)| (k.clone(), s.into()))
+                .collect(),
+            data_source_schemas: schemas
+                .data_sources
+                .iter()
+                .map(|(k, s)| (k.clone(), s.into()))
+                .collect(),
             server_capabilities: Some(pb::ServerCapabilities {
                 plan_destroy: true,
                 get_provider_schema_optional: true,
@@ -62,13 +76,19 @@ impl provider_server::Provider for ProviderService {
         let req = request.into_inner();
         answer(
             || {
-                let config = decode(req.config.as_ref(), &self.server.schemas().provider.value_type())?;
+                let config = decode(
+                    req.config.as_ref(),
+                    &self.server.schemas().provider.value_type(),
+                )?;
                 Ok(pb::prepare_provider_config::Response {
                     prepared_config: req.config.clone(),
                     diagnostics: diagnostics(self.server.validate_provider_config(&config)),
                 })
             },
-            |d| pb::prepare_provider_config::Response { diagnostics: diagnostics(d), ..Default::default() },
+            |d| pb::prepare_provider_config::Response {
+                diagnostics: diagnostics(d),
+                ..Default::default()
+            },
         )
     }
 
@@ -80,7 +100,10 @@ impl provider_server::Provider for ProviderService {
         answer(
             || {
                 let config = decode(req.config.as_ref(), &self.resource_type(&req.type_name)?)?;
-                Ok(diagnostics(self.server.validate_resource_config(&req.type_name, &config)))
+                Ok(diagnostics(
+                    self.server
+                        .validate_resource_config(&req.type_name, &config),
+                ))
             },
             diagnostics,
         )
@@ -96,7 +119,10 @@ impl provider_server::Provider for ProviderService {
             || {
                 let ty = self.server.data_source_schema(&req.type_name)?.value_type();
                 let config = decode(req.config.as_ref(), &ty)?;
-                Ok(diagnostics(self.server.validate_data_source_config(&req.type_name, &config)))
+                Ok(diagnostics(
+                    self.server
+                        .validate_data_source_config(&req.type_name, &config),
+                ))
             },
             diagnostics,
         )
@@ -111,28 +137,52 @@ impl provider_server::Provider for ProviderService {
         answer(
             || {
                 let ty = self.resource_type(&req.type_name)?;
-                let json = req.raw_state.as_ref().map(|r| r.json.as_slice()).unwrap_or_default();
-                let upgraded = self.server.upgrade_resource_state(&req.type_name, req.version, json)?;
+                let json = req
+                    .raw_state
+                    .as_ref()
+                    .map(|r| r.json.as_slice())
+                    .unwrap_or_default();
+                let upgraded =
+                    self.server
+                        .upgrade_resource_state(&req.type_name, req.version, json)?;
                 Ok(pb::upgrade_resource_state::Response {
                     upgraded_state: Some(encode(&upgraded, &ty)?),
                     diagnostics: Vec::new(),
                 })
             },
-            |d| pb::upgrade_resource_state::Response { diagnostics: diagnostics(d), ..Default::default() },
+            |d| pb::upgrade_resource_state::Response {
+                diagnostics: diagnostics(d),
+                ..Default::default()
+            },
         )
     }
 
-    async fn configure(&self, request: Request<pb::configure::Request>) -> RpcResult<pb::configure::Response> {
+    async fn configure(
+        &self,
+        request: Request<pb::configure::Request>,
+    ) -> RpcResult<pb::configure::Response> {
         let req = request.into_inner();
-        let config = match decode(req.config.as_ref(), &self.server.schemas().provider.value_type()) {
+        let config = match decode(
+            req.config.as_ref(),
+            &self.server.schemas().provider.value_type(),
+        ) {
             Ok(config) => config,
-            Err(d) => return Ok(Response::new(pb::configure::Response { diagnostics: diagnostics(d) })),
+            Err(d) => {
+                return Ok(Response::new(pb::configure::Response {
+                    diagnostics: diagnostics(d),
+                }));
+            }
         };
         let diags = self.server.configure(config, req.terraform_version).await;
-        Ok(Response::new(pb::configure::Response { diagnostics: diagnostics(diags) }))
+        Ok(Response::new(pb::configure::Response {
+            diagnostics: diagnostics(diags),
+        }))
     }
 
-    async fn read_resource(&self, request: Request<pb::read_resource::Request>) -> RpcResult<pb::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        request: Request<pb::read_resource::Request>,
+    ) -> RpcResult<pb::read_resource::Response> {
         let req = request.into_inner();
         let ty = match self.resource_type(&req.type_name) {
             Ok(ty) => ty,
@@ -166,7 +216,9 @@ impl provider_server::Provider for ProviderService {
                 let prior = decode(req.prior_state.as_ref(), &ty)?;
                 let proposed = decode(req.proposed_new_state.as_ref(), &ty)?;
                 let config = decode(req.config.as_ref(), &ty)?;
-                let change = self.server.plan_resource_change(&req.type_name, &prior, proposed, &config)?;
+                let change =
+                    self.server
+                        .plan_resource_change(&req.type_name, &prior, proposed, &config)?;
                 Ok(pb::plan_resource_change::Response {
                     planned_state: Some(encode(&change.planned, &ty)?),
                     requires_replace: change.requires_replace.iter().map(Into::into).collect(),
@@ -174,7 +226,10 @@ impl provider_server::Provider for ProviderService {
                     ..Default::default()
                 })
             },
-            |d| pb::plan_resource_change::Response { diagnostics: diagnostics(d), ..Default::default() },
+            |d| pb::plan_resource_change::Response {
+                diagnostics: diagnostics(d),
+                ..Default::default()
+            },
         )
     }
 
@@ -201,7 +256,10 @@ impl provider_server::Provider for ProviderService {
                 }));
             }
         };
-        let applied = self.server.apply_resource_change(&req.type_name, prior, planned, config).await;
+        let applied = self
+            .server
+            .apply_resource_change(&req.type_name, prior, planned, config)
+            .await;
         let mut diags = applied.diagnostics;
         let new_state = applied.state.unwrap_or(Value::Null);
         let new_state = match encode(&new_state, &ty) {
@@ -226,7 +284,10 @@ impl provider_server::Provider for ProviderService {
         let req = request.into_inner();
         let result = async {
             let ty = self.resource_type(&req.type_name)?;
-            let state = self.server.import_resource_state(&req.type_name, &req.id).await?;
+            let state = self
+                .server
+                .import_resource_state(&req.type_name, &req.id)
+                .await?;
             Ok::<_, Diagnostics>(pb::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
                 state: Some(encode(&state, &ty)?),
@@ -239,7 +300,10 @@ impl provider_server::Provider for ProviderService {
                 imported_resources: vec![imported],
                 ..Default::default()
             },
-            Err(d) => pb::import_resource_state::Response { diagnostics: diagnostics(d), ..Default::default() },
+            Err(d) => pb::import_resource_state::Response {
+                diagnostics: diagnostics(d),
+                ..Default::default()
+            },
         }))
     }
 
@@ -256,15 +320,23 @@ impl provider_server::Provider for ProviderService {
         }
         .await;
         Ok(Response::new(match result {
-            Ok(state) => pb::read_data_source::Response { state: Some(state), ..Default::default() },
-            Err(d) => pb::read_data_source::Response { diagnostics: diagnostics(d), ..Default::default() },
+            Ok(state) => pb::read_data_source::Response {
+                state: Some(state),
+                ..Default::default()
+            },
+            Err(d) => pb::read_data_source::Response {
+                diagnostics: diagnostics(d),
+                ..Default::default()
+            },
         }))
     }
 
     async fn stop(&self, _: Request<pb::stop::Request>) -> RpcResult<pb::stop::Response> {
         tracing::info!("Terraform asked the provider to stop; cancelling in-flight work");
         self.server.stop();
-        Ok(Response::new(pb::stop::Response { error: String::new() }))
+        Ok(Response::new(pb::stop::Response {
+            error: String::new(),
+        }))
     }
 }
 
