@@ -41,8 +41,42 @@ fn answer<T>(
     Ok(Response::new(body().unwrap_or_else(fail)))
 }
 
+/// What this provider serves, as both `GetSchema` and `GetMetadata` announce it.
+fn capabilities() -> pb::ServerCapabilities {
+    pb::ServerCapabilities {
+        plan_destroy: true,
+        get_provider_schema_optional: true,
+        move_resource_state: false,
+    }
+}
+
 #[tonic::async_trait]
 impl provider_server::Provider for ProviderService {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> RpcResult<pb::get_metadata::Response> {
+        let schemas = self.server.schemas();
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: Some(capabilities()),
+            resources: schemas
+                .resources
+                .keys()
+                .map(|name| pb::get_metadata::ResourceMetadata {
+                    type_name: name.clone(),
+                })
+                .collect(),
+            data_sources: schemas
+                .data_sources
+                .keys()
+                .map(|name| pb::get_metadata::DataSourceMetadata {
+                    type_name: name.clone(),
+                })
+                .collect(),
+            ..Default::default()
+        }))
+    }
+
     async fn get_schema(
         &self,
         _: Request<pb::get_provider_schema::Request>,
@@ -60,11 +94,7 @@ impl provider_server::Provider for ProviderService {
                 .iter()
                 .map(|(k, s)| (k.clone(), s.into()))
                 .collect(),
-            server_capabilities: Some(pb::ServerCapabilities {
-                plan_destroy: true,
-                get_provider_schema_optional: true,
-                move_resource_state: false,
-            }),
+            server_capabilities: Some(capabilities()),
             ..Default::default()
         }))
     }
