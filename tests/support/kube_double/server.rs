@@ -1,0 +1,108 @@
+//! HTTP/1.1 over hyper on 127.0.0.1: checks the bearer token, logs every request, and hands it to
+//! `api::handle`; plus the controller's 50 ms loop.
+//!
+//! Leaves out TLS (clients reach the double over plain `http://`) and HTTP/2.
+
+use super::api::{self, Request as ApiRequest};
+use super::status;
+use super::{State, TOKEN, lock};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+/// How often the controllers run.
+const TICK: Duration = Duration::from_millis(50);
+
+/// Accepts connections until the task is aborted; aborting drops (and so ends) every connection.
+pub(crate) async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
+    let mut connections = JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        connections.spawn(async move {
+            let service = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(respond(&state, req).await) }
+            });
+            // A client hanging up mid-request is its business, not the double's.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+/// Runs the controllers every [`TICK`] until the task is aborted.
+pub(crate) async fn run_controllers(state: Arc<Mutex<State>>) {
+    let mut interval = tokio::time::interval(TICK);
+    loop {
+        interval.tick().await;
+        let mut guard = lock(&state);
+        let State {
+            store, controller, ..
+        } = &mut *guard;
+        controller.tick(store);
+    }
+}
+
+async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = header(CONTENT_TYPE).unwrap_or_default();
+    let authorization = header(AUTHORIZATION);
+    let body = match req.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let reply = {
+        let mut guard = lock(state);
+        let logged = if query.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{query}")
+        };
+        guard.log.push((method.clone(), logged));
+        // No token means anonymous access, which the double allows; a wrong one is refused.
+        let expected = format!("Bearer {TOKEN}");
+        if authorization.is_some_and(|a| a != expected) {
+            status::unauthorized()
+        } else {
+            let request = ApiRequest {
+                method: &method,
+                path: &path,
+                query: &query,
+                content_type: &content_type,
+                body: &body,
+            };
+            api::handle(&mut guard.store, &request)
+        }
+    };
+    let bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
+    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    *response.status_mut() =
+        StatusCode::from_u16(reply.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
