@@ -2,6 +2,8 @@
 //!
 //! Fetching them is in `client.rs`; choosing which to show a user is the resources' job.
 
+use std::fmt;
+
 use serde_json::Value;
 
 /// One core `v1` Event, flattened.
@@ -64,6 +66,24 @@ impl Event {
     }
 }
 
+/// One line, as `kubectl get events` would show it:
+/// `2026-11-25T01:02:12Z Warning BackOff Pod p: Back-off pulling image (7 times)`.
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = &self.last_seen {
+            write!(f, "{at} ")?;
+        }
+        write!(f, "{} {} {}", self.type_, self.reason, self.object)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if self.count > 1 {
+            write!(f, " ({} times)", self.count)?;
+        }
+        Ok(())
+    }
+}
+
 /// Orders events oldest first, so the last lines of a message are the latest news. RFC 3339
 /// strings in UTC sort as text; events without a time go first.
 pub(crate) fn sort_events(events: &mut [Event]) {
@@ -118,11 +138,19 @@ mod tests {
             Some("2026-11-25T01:05:00.000000Z")
         );
         assert!(newer.is_warning());
+        assert_eq!(
+            newer.to_string(),
+            "2026-11-25T01:05:00.000000Z Warning BackOff Pod p: Back-off pulling image (7 times)"
+        );
         let older = Event::from_object(&json!({
             "involvedObject": {"kind": "Pod", "name": "p"}, "reason": "Pulling",
             "lastTimestamp": "2026-11-25T01:02:00Z"
         }));
         assert_eq!((older.count, older.type_.as_str()), (1, "Normal"));
+        assert_eq!(
+            older.to_string(),
+            "2026-11-25T01:02:00Z Normal Pulling Pod p"
+        );
         let mut events = vec![newer.clone(), older.clone()];
         sort_events(&mut events);
         assert_eq!(events, vec![older, newer]);

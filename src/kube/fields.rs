@@ -19,7 +19,9 @@
 use serde_json::{Map, Value};
 
 /// The `fieldsV1` of `manager`'s `Apply` entry in `metadata.managedFields`, or `None` when that
-/// manager never applied this object (or only applied to a subresource such as `status`).
+/// manager never applied this object, only applied to a subresource such as `status`, or owns
+/// nothing any more (the server drops an entry once other managers forced all its fields away;
+/// for drift detection `None` means every applied field is gone from konoha's hands).
 pub fn owned_fields<'a>(object: &'a Value, manager: &str) -> Option<&'a Value> {
     object
         .pointer("/metadata/managedFields")?

@@ -7,6 +7,7 @@
 //! resolved in two steps, pure ([`resolve_source`]) then I/O ([`KubeClient::connect`]).
 //!
 //! - `settings.rs`: [`KubeSettings`], [`Secret`] and the order of precedence;
+//! - `config.rs`: loading the chosen source into a kube-rs `Config`;
 //! - `client.rs`: [`KubeClient`] and its requests;
 //! - `object.rs`: the [`Kind`] table and [`ObjectRef`] paths;
 //! - `fields.rs`: [`owned_fields`] and [`project_owned`];
@@ -14,11 +15,14 @@
 //! - `error.rs`: [`KubeError`] and the server's [`ApiStatus`].
 
 mod client;
+mod config;
 mod error;
 mod events;
 mod fields;
 mod object;
 mod settings;
+#[cfg(test)]
+mod test_server;
 
 pub use client::KubeClient;
 pub use error::{Action, ApiStatus, KubeError, StatusCause};
