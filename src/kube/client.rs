@@ -18,6 +18,10 @@ use super::events::{Event, sort_events};
 use super::object::{Kind, ObjectRef, api_resource, collection_path};
 use super::settings::{ConfigSource, KubeSettings, resolve_source};
 
+/// How long a response may take once the request is sent; the slowest call we make, a
+/// deletecollection of a few dozen pods, answers in well under a second.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How many items one list page asks for; larger collections are fetched page by page.
 const PAGE_SIZE: u32 = 500;
 
@@ -47,7 +51,11 @@ impl KubeClient {
 
     /// Builds a client for an already resolved source.
     pub async fn from_source(source: &ConfigSource) -> Result<KubeClient, KubeError> {
-        let config = load_config(source).await?;
+        let mut config = load_config(source).await?;
+        // kube-rs sets no response deadline by default (watches and exec need none); this client
+        // never streams, so a server that stops answering must fail the call, not hang the run.
+        config.read_timeout = Some(READ_TIMEOUT);
+        config.reset_reader_on_write = true;
         let host = without_userinfo(&config.cluster_url.to_string());
         tracing::debug!(%host, source = source_name(source), "kubernetes client configured");
         let client = ::kube::Client::try_from(config).map_err(|source| KubeError::Client {

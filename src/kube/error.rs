@@ -519,6 +519,15 @@ mod tests {
             err.to_string(),
             "cannot reach the Kubernetes API server at http://127.0.0.1:1 to get Pod kyuubi/x"
         );
+        // The read timeout (hyper-timeout) surfaces as TimedOut inside a hyper error.
+        let timed_out = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        let err = request_failed(
+            "h",
+            Action::Apply,
+            "Deployment kyuubi/x".into(),
+            ::kube::Error::Service(Box::new(timed_out)),
+        );
+        assert!(err.is_unreachable(), "{err:?}");
         // A decoding failure is the request's own variant, with the cause as source.
         let bad_json = serde_json::from_str::<Value>("{").unwrap_err();
         let err = request_failed(
