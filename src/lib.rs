@@ -7,10 +7,11 @@
 //! - [`tf`]: Terraform values, types, paths, diagnostics and their wire codecs;
 //! - [`framework`]: schemas, the [`framework::Resource`] trait and the protocol's planning rules;
 //! - [`plugin`]: go-plugin handshake, mutual TLS and the tfplugin5 gRPC service;
-//! - domain ([`spark`]) and clients ([`vault`]): pure rules and remote APIs;
+//! - domain ([`spark`]) and clients ([`vault`], [`kube`]): pure rules and remote APIs;
 //! - [`resources`]: the resources and data sources, gluing the above together.
 
 pub mod framework;
+pub mod kube;
 pub mod kyuubi;
 pub mod plugin;
 pub mod provider;
