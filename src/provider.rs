@@ -16,6 +16,7 @@ use tokio::sync::OnceCell;
 use crate::framework::{
     Attribute, Block, ConfigureRequest, DataSource, NestedBlock, Provider, Resource, Schema,
 };
+use crate::kube::{KubeClient, KubeSettings};
 use crate::resources;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 use crate::vault::{AppRoleLogin, Secret, VaultClient, VaultSettings};
@@ -82,13 +83,20 @@ impl Provider for Konoha {
         let vault = resolve_vault(req.config.attr("vault"), &|name| std::env::var(name).ok());
         tracing::debug!(terraform_version = %req.terraform_version, "provider configured");
         self.clients.set_vault_settings(vault);
+        self.clients
+            .set_kube_settings(resolve_kube(req.config.attr("kubernetes")));
         Ok(())
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(resources::spark_profile::SparkProfile::new(
-            self.clients.clone(),
-        ))]
+        vec![
+            Arc::new(resources::spark_profile::SparkProfile::new(
+                self.clients.clone(),
+            )),
+            Arc::new(resources::kyuubi_server::KyuubiServer::new(
+                self.clients.clone(),
+            )),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
@@ -235,14 +243,66 @@ pub fn resolve_vault(block: &Value, env: &dyn Fn(&str) -> Option<String>) -> Vau
     })
 }
 
+/// The `kubernetes` block as client settings, or `None` while a value is unknown. Where the
+/// block is silent, `crate::kube::resolve_source` falls back to `KUBE_CONFIG_PATH`,
+/// `KUBECONFIG`, the in-cluster service account and `~/.kube/config`, in that order.
+pub fn resolve_kube(block: &Value) -> Option<KubeSettings> {
+    if !block.is_wholly_known() {
+        return None;
+    }
+    let text = |name: &str| block.attr(name).as_str().map(str::to_owned);
+    Some(KubeSettings {
+        config_path: text("config_path").map(PathBuf::from),
+        config_context: text("config_context"),
+        host: text("host"),
+        token: text("token").map(crate::kube::Secret::new),
+        cluster_ca_certificate: text("cluster_ca_certificate"),
+        insecure: block.attr("insecure").as_bool().unwrap_or(false),
+    })
+}
+
 /// The remote clients the resources share, built on first use from the provider settings.
 #[derive(Debug, Default)]
 pub struct Clients {
     vault_config: RwLock<Option<VaultConfig>>,
     vault: OnceCell<VaultClient>,
+    kube_settings: RwLock<Option<Option<KubeSettings>>>,
+    kube: OnceCell<KubeClient>,
 }
 
 impl Clients {
+    fn set_kube_settings(&self, settings: Option<KubeSettings>) {
+        if let Ok(mut slot) = self.kube_settings.write() {
+            *slot = Some(settings);
+        }
+    }
+
+    /// The Kubernetes client, connecting on the first call.
+    pub async fn kube(&self) -> Result<&KubeClient, Diagnostics> {
+        self.kube
+            .get_or_try_init(|| async {
+                let settings = match self.kube_settings.read().ok().and_then(|s| s.clone()) {
+                    Some(Some(settings)) => settings,
+                    Some(None) => {
+                        return Err(Diagnostic::error(
+                            "Kubernetes settings not known yet",
+                            "The provider's kubernetes block depends on values known only after \
+                             apply. Apply the resources it depends on first, e.g. with -target.",
+                        )
+                        .into());
+                    }
+                    None => KubeSettings::default(),
+                };
+                KubeClient::connect(&settings).await.map_err(|e| {
+                    Diagnostics::from(Diagnostic::error(
+                        "Unable to connect to Kubernetes",
+                        error_chain(&e),
+                    ))
+                })
+            })
+            .await
+    }
+
     fn set_vault_settings(&self, config: VaultConfig) {
         if let Ok(mut slot) = self.vault_config.write() {
             *slot = Some(config);

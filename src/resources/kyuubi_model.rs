@@ -74,17 +74,25 @@ pub fn server_input(v: &Value) -> ServerInput {
     }
 }
 
-/// The resource's arguments (every non-computed attribute and block) as compact JSON.
+/// The resource's arguments (every non-computed attribute and block) as compact JSON. Computed
+/// attributes are left out: during apply some are still unknown, and they have no JSON form.
 pub fn arguments_json(state: &Value, ty: &Type, argument_names: &[String]) -> String {
-    let mut arguments = serde_json::Map::new();
-    if let (Ok(Json::Object(all)), Some(_)) = (tf::json::encode(state, ty), state.as_map()) {
-        for (name, value) in all {
-            if argument_names.contains(&name) {
-                arguments.insert(name, value);
+    let mut arguments = state.clone();
+    if let Some(entries) = arguments.as_map_mut() {
+        for (name, value) in entries.iter_mut() {
+            if !argument_names.contains(name) {
+                *value = Value::Null;
             }
         }
     }
-    Json::Object(arguments).to_string()
+    let encoded = match tf::json::encode(&arguments, ty) {
+        Ok(Json::Object(all)) => all
+            .into_iter()
+            .filter(|(name, _)| argument_names.contains(name))
+            .collect(),
+        _ => serde_json::Map::new(),
+    };
+    Json::Object(encoded).to_string()
 }
 
 /// The state recorded in a Deployment's arguments annotation, or `None` when the Deployment
@@ -195,7 +203,10 @@ mod tests {
         let scaled = json!({"spec": {"replicas": 3, "template": {"spec": {"containers": [
             {"name": "kyuubi", "image": "a:1", "resources": {"requests": {"cpu": "1800m"}}}
         ]}}}});
-        assert_eq!(first_difference(&desired, &scaled), Some(".spec.replicas".to_owned()));
+        assert_eq!(
+            first_difference(&desired, &scaled),
+            Some(".spec.replicas".to_owned())
+        );
         let retagged = json!({"spec": {"replicas": 1, "template": {"spec": {"containers": [
             {"name": "kyuubi", "image": "a:2", "resources": {"requests": {"cpu": "1800m"}}}
         ]}}}});

@@ -12,10 +12,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use super::kyuubi_model::{ARGUMENTS_ANNOTATION, arguments_json, first_difference, server_input, state_from_arguments};
+use super::kyuubi_model::{
+    ARGUMENTS_ANNOTATION, arguments_json, first_difference, server_input, state_from_arguments,
+};
 use super::profile_model::attribute_path;
-use super::rollout_wait::{RolloutOutcome, wait_for_rollout};
 use super::remote_error;
+use super::rollout_wait::{RolloutOutcome, wait_for_rollout};
 use crate::framework::timeouts::{self, Operation};
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
@@ -217,7 +219,13 @@ impl KyuubiServer {
             .iter()
             .filter(|a| a.required || a.optional)
             .map(|a| a.name.clone())
-            .chain(block.blocks.iter().filter(|b| b.name != "timeouts").map(|b| b.name.clone()))
+            .chain(
+                block
+                    .blocks
+                    .iter()
+                    .filter(|b| b.name != "timeouts")
+                    .map(|b| b.name.clone()),
+            )
             .collect()
     }
 }
@@ -230,25 +238,51 @@ fn settings_of(value: &Value) -> Option<ServerSettings> {
 fn set_plan_time_values(value: &mut Value, settings: &ServerSettings) {
     let (name, ns) = (&settings.name, &settings.namespace);
     value.set_attr("id", Value::String(format!("{ns}/{name}")));
-    value.set_attr("jdbc_url", Value::String(kyuubi::jdbc_url(name, ns, settings.thrift_binary_port)));
-    value.set_attr("rest_url", Value::String(kyuubi::rest_url(name, ns, settings.rest_port)));
-    value.set_attr("config_sha256", Value::String(kyuubi::conf::config_sha256(settings)));
+    value.set_attr(
+        "jdbc_url",
+        Value::String(kyuubi::jdbc_url(name, ns, settings.thrift_binary_port)),
+    );
+    value.set_attr(
+        "rest_url",
+        Value::String(kyuubi::rest_url(name, ns, settings.rest_port)),
+    );
+    value.set_attr(
+        "config_sha256",
+        Value::String(kyuubi::conf::config_sha256(settings)),
+    );
 }
 
 fn not_resolvable() -> Diagnostics {
-    Diagnostic::provider_bug("Unknown values at apply", "the server's arguments are not all known.").into()
+    Diagnostic::provider_bug(
+        "Unknown values at apply",
+        "the server's arguments are not all known.",
+    )
+    .into()
 }
 
 /// The objects to apply, the Deployment carrying the arguments annotation.
-fn desired_objects(settings: &ServerSettings, state: &Value, profile_env: Option<&str>) -> Vec<kyuubi::manifests::Object> {
+fn desired_objects(
+    settings: &ServerSettings,
+    state: &Value,
+    profile_env: Option<&str>,
+) -> Vec<kyuubi::manifests::Object> {
     let ty = KyuubiServer::block().value_type();
     let arguments = arguments_json(state, &ty, &KyuubiServer::argument_names());
     let mut objects = kyuubi::manifests::render_objects(settings, profile_env);
     for object in objects.iter_mut().filter(|o| o.kind == "Deployment") {
-        if let Some(metadata) = object.body.get_mut("metadata").and_then(Json::as_object_mut) {
-            let annotations = metadata.entry("annotations").or_insert_with(|| Json::Object(Default::default()));
+        if let Some(metadata) = object
+            .body
+            .get_mut("metadata")
+            .and_then(Json::as_object_mut)
+        {
+            let annotations = metadata
+                .entry("annotations")
+                .or_insert_with(|| Json::Object(Default::default()));
             if let Some(map) = annotations.as_object_mut() {
-                map.insert(ARGUMENTS_ANNOTATION.to_owned(), Json::String(arguments.clone()));
+                map.insert(
+                    ARGUMENTS_ANNOTATION.to_owned(),
+                    Json::String(arguments.clone()),
+                );
             }
         }
     }
@@ -257,18 +291,29 @@ fn desired_objects(settings: &ServerSettings, state: &Value, profile_env: Option
 
 fn object_ref(object: &kyuubi::manifests::Object) -> Result<ObjectRef, Diagnostics> {
     ObjectRef::from_manifest(&object.body).ok_or_else(|| {
-        Diagnostic::provider_bug("Unknown object kind", format!("{} {} cannot be addressed.", object.kind, object.name)).into()
+        Diagnostic::provider_bug(
+            "Unknown object kind",
+            format!("{} {} cannot be addressed.", object.kind, object.name),
+        )
+        .into()
     })
 }
 
 fn deployment_ref(settings: &ServerSettings) -> ObjectRef {
-    ObjectRef::new(crate::kube::Kind::Deployment, &settings.namespace, &settings.name)
+    ObjectRef::new(
+        crate::kube::Kind::Deployment,
+        &settings.namespace,
+        &settings.name,
+    )
 }
 
 fn apply_error(err: &KubeError, object: &kyuubi::manifests::Object) -> Diagnostic {
     let owners = err.conflict_owners();
     if !owners.is_empty() {
-        let list: Vec<String> = owners.iter().map(|(m, f)| format!("{f} (owned by {m:?})")).collect();
+        let list: Vec<String> = owners
+            .iter()
+            .map(|(m, f)| format!("{f} (owned by {m:?})"))
+            .collect();
         return Diagnostic::error(
             "Field conflict with another manager",
             format!(
@@ -283,7 +328,13 @@ fn apply_error(err: &KubeError, object: &kyuubi::manifests::Object) -> Diagnosti
         )
         .at(AttributePath::attr("force_conflicts"));
     }
-    remote_error(&format!("Unable to apply {} {}/{}", object.kind, object.namespace, object.name), err)
+    remote_error(
+        &format!(
+            "Unable to apply {} {}/{}",
+            object.kind, object.namespace, object.name
+        ),
+        err,
+    )
 }
 
 impl KyuubiServer {
@@ -304,7 +355,13 @@ impl KyuubiServer {
             .read_opt(&profile.mount, &profile.name)
             .await
             .map_err(|e| remote_error(&format!("Unable to read the Spark profile {path}"), &e))?
-            .ok_or_else(|| Diagnostic::error("Spark profile not found", format!("No live secret at {path} in Vault.")).at(AttributePath::attr("spark_profile")))?;
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "Spark profile not found",
+                    format!("No live secret at {path} in Vault."),
+                )
+                .at(AttributePath::attr("spark_profile"))
+            })?;
         let rendered = crate::spark::render_env_file(&secret.data);
         let sha = crate::spark::content_sha256(&rendered);
         if sha != profile.sha256 {
@@ -325,7 +382,13 @@ impl KyuubiServer {
 
     /// Applies every object, waits for the rollout, and returns the new state, or the error with
     /// the state that should be recorded instead.
-    async fn reconcile(&self, planned: Value, prior: &Value, op: Operation, ctx: &Context) -> Result<Applied, ApplyError> {
+    async fn reconcile(
+        &self,
+        planned: Value,
+        prior: &Value,
+        op: Operation,
+        ctx: &Context,
+    ) -> Result<Applied, ApplyError> {
         let settings = settings_of(&planned).ok_or_else(not_resolvable)?;
         let timeout = timeouts::get(&planned, op, DEFAULT_TIMEOUT);
         let deadline = tokio::time::Instant::now() + timeout;
@@ -338,13 +401,22 @@ impl KyuubiServer {
         // the next plan still shows the change as not done.
         let failed = |diagnostics: Diagnostics, state: &Value| ApplyError {
             diagnostics,
-            partial_state: Some(if prior.is_null() { with_status(state.clone(), None) } else { prior.clone() }),
+            partial_state: Some(if prior.is_null() {
+                with_status(state.clone(), None)
+            } else {
+                prior.clone()
+            }),
         };
         let mut deployment = None;
         for object in desired_objects(&settings, &state, profile_env.as_deref()) {
             let target = object_ref(&object)?;
             let applied = kube
-                .apply(&target, &object.body, kyuubi::constants::FIELD_MANAGER, settings.force_conflicts)
+                .apply(
+                    &target,
+                    &object.body,
+                    kyuubi::constants::FIELD_MANAGER,
+                    settings.force_conflicts,
+                )
                 .await
                 .map_err(|e| failed(apply_error(&e, &object).into(), &state))?;
             if object.kind == "Deployment" {
@@ -356,14 +428,30 @@ impl KyuubiServer {
             match wait_for_rollout(kube, &deployment_ref(&settings), deadline, &ctx.stop).await {
                 RolloutOutcome::Complete(live) => deployment = Some(live),
                 RolloutOutcome::Failed(detail) => {
-                    return Err(failed(Diagnostic::error("Rollout failed", detail).into(), &state));
+                    return Err(failed(
+                        Diagnostic::error("Rollout failed", detail).into(),
+                        &state,
+                    ));
                 }
                 RolloutOutcome::TimedOut(detail) => {
-                    let text = format!("The rollout did not complete within {}s: {detail}", timeout.as_secs());
-                    return Err(failed(Diagnostic::error("Timed out waiting for the rollout", text).into(), &state));
+                    let text = format!(
+                        "The rollout did not complete within {}s: {detail}",
+                        timeout.as_secs()
+                    );
+                    return Err(failed(
+                        Diagnostic::error("Timed out waiting for the rollout", text).into(),
+                        &state,
+                    ));
                 }
                 RolloutOutcome::Stopped => {
-                    return Err(failed(Diagnostic::error("Interrupted", "Terraform stopped the apply while the rollout was in progress.").into(), &state));
+                    return Err(failed(
+                        Diagnostic::error(
+                            "Interrupted",
+                            "Terraform stopped the apply while the rollout was in progress.",
+                        )
+                        .into(),
+                        &state,
+                    ));
                 }
                 RolloutOutcome::Error(diag) => return Err(failed(diag.into(), &state)),
             }
@@ -374,18 +462,34 @@ impl KyuubiServer {
         if changed {
             self.after_change(kube, &settings, &mut warnings).await;
         }
-        Ok(Applied { state: with_status(state, deployment.as_ref()), warnings })
+        Ok(Applied {
+            state: with_status(state, deployment.as_ref()),
+            warnings,
+        })
     }
 
     /// Running engines keep the settings they started with: stop them, or say so.
-    async fn after_change(&self, kube: &KubeClient, settings: &ServerSettings, warnings: &mut Diagnostics) {
+    async fn after_change(
+        &self,
+        kube: &KubeClient,
+        settings: &ServerSettings,
+        warnings: &mut Diagnostics,
+    ) {
         let selector = kyuubi::manifests::driver_pod_selector(settings);
         if settings.restart_engines {
-            match kube.delete_collection_pods(&settings.engine.namespace, &selector).await {
-                Ok(count) => tracing::info!(count, selector = %selector, "deleted Spark driver pods"),
+            match kube
+                .delete_collection_pods(&settings.engine.namespace, &selector)
+                .await
+            {
+                Ok(count) => {
+                    tracing::info!(count, selector = %selector, "deleted Spark driver pods")
+                }
                 Err(e) => warnings.push(Diagnostic::warning(
                     "Spark engines not restarted",
-                    format!("Deleting the driver pods ({selector}) failed: {}", crate::provider::error_chain(&e)),
+                    format!(
+                        "Deleting the driver pods ({selector}) failed: {}",
+                        crate::provider::error_chain(&e)
+                    ),
                 )),
             }
         } else if settings.share_level != ShareLevel::Connection {
@@ -406,9 +510,20 @@ impl KyuubiServer {
 
 /// The state with the status attributes read from the Deployment (0 when unknown).
 fn with_status(mut state: Value, deployment: Option<&Json>) -> Value {
-    let number = |pointer: &str| deployment.and_then(|d| d.pointer(pointer)).and_then(Json::as_i64).unwrap_or(0);
-    state.set_attr("observed_generation", Value::int(number("/status/observedGeneration")));
-    state.set_attr("ready_replicas", Value::int(number("/status/readyReplicas")));
+    let number = |pointer: &str| {
+        deployment
+            .and_then(|d| d.pointer(pointer))
+            .and_then(Json::as_i64)
+            .unwrap_or(0)
+    };
+    state.set_attr(
+        "observed_generation",
+        Value::int(number("/status/observedGeneration")),
+    );
+    state.set_attr(
+        "ready_replicas",
+        Value::int(number("/status/readyReplicas")),
+    );
     state
 }
 
@@ -427,7 +542,10 @@ impl Resource for KyuubiServer {
         plan::apply_defaults(&Self::block(), config, &mut with_defaults);
         kyuubi::validate(&server_input(&with_defaults))
             .into_iter()
-            .map(|v| Diagnostic::error("Invalid Kyuubi server setting", v.message).at(attribute_path(&v.path)))
+            .map(|v| {
+                Diagnostic::error("Invalid Kyuubi server setting", v.message)
+                    .at(attribute_path(&v.path))
+            })
             .collect()
     }
 
@@ -440,7 +558,8 @@ impl Resource for KyuubiServer {
     }
 
     async fn create(&self, req: CreateRequest) -> Result<Applied, ApplyError> {
-        self.reconcile(req.planned, &Value::Null, Operation::Create, &req.ctx).await
+        self.reconcile(req.planned, &Value::Null, Operation::Create, &req.ctx)
+            .await
     }
 
     async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
@@ -450,7 +569,9 @@ impl Resource for KyuubiServer {
         };
         let kube = self.kube().await?;
         let get = |target: ObjectRef| async move {
-            kube.get_opt(&target).await.map_err(|e| Diagnostics::from(remote_error("Unable to read the Kyuubi server", &e)))
+            kube.get_opt(&target).await.map_err(|e| {
+                Diagnostics::from(remote_error("Unable to read the Kyuubi server", &e))
+            })
         };
         let Some(deployment) = get(deployment_ref(&settings)).await? else {
             tracing::info!(name = %settings.name, "Kyuubi Deployment is gone");
@@ -460,7 +581,11 @@ impl Resource for KyuubiServer {
         // Drift in fields this provider applies. The Secret's content is not known here; the
         // hash on the pod template stands for it.
         for object in desired_objects(&settings, &current, None) {
-            let live = if object.kind == "Deployment" { Some(deployment.clone()) } else { get(object_ref(&object)?).await? };
+            let live = if object.kind == "Deployment" {
+                Some(deployment.clone())
+            } else {
+                get(object_ref(&object)?).await?
+            };
             let difference = match &live {
                 None => Some("(deleted)".to_owned()),
                 Some(live) => first_difference(&object.body, live),
@@ -471,7 +596,10 @@ impl Resource for KyuubiServer {
                 // readable in the diff.
                 state.set_attr(
                     "config_sha256",
-                    Value::String(format!("changed outside Terraform: {} {}{path}", object.kind, object.name)),
+                    Value::String(format!(
+                        "changed outside Terraform: {} {}{path}",
+                        object.kind, object.name
+                    )),
                 );
                 break;
             }
@@ -480,7 +608,8 @@ impl Resource for KyuubiServer {
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<Applied, ApplyError> {
-        self.reconcile(req.planned, &req.prior, Operation::Update, &req.ctx).await
+        self.reconcile(req.planned, &req.prior, Operation::Update, &req.ctx)
+            .await
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), Diagnostics> {
@@ -493,13 +622,24 @@ impl Resource for KyuubiServer {
             .map(object_ref)
             .collect::<Result<_, _>>()?;
         for target in &targets {
-            kube.delete(target).await.map_err(|e| remote_error("Unable to delete the Kyuubi server", &e))?;
+            kube.delete(target)
+                .await
+                .map_err(|e| remote_error("Unable to delete the Kyuubi server", &e))?;
         }
-        super::rollout_wait::wait_until_gone(kube, &targets, tokio::time::Instant::now() + timeout, &req.ctx.stop).await
+        super::rollout_wait::wait_until_gone(
+            kube,
+            &targets,
+            tokio::time::Instant::now() + timeout,
+            &req.ctx.stop,
+        )
+        .await
     }
 
     async fn import_state(&self, id: &str, _ctx: &Context) -> Result<Value, Diagnostics> {
-        let Some((namespace, name)) = id.split_once('/').filter(|(n, m)| !n.is_empty() && !m.is_empty()) else {
+        let Some((namespace, name)) = id
+            .split_once('/')
+            .filter(|(n, m)| !n.is_empty() && !m.is_empty())
+        else {
             return Err(Diagnostic::error(
                 "Invalid import ID",
                 format!("Expected `<namespace>/<name>`, e.g. `kyuubi/kyuubi-dbt`; got {id:?}."),
@@ -512,7 +652,12 @@ impl Resource for KyuubiServer {
             .get_opt(&target)
             .await
             .map_err(|e| remote_error("Unable to read the Kyuubi server", &e))?
-            .ok_or_else(|| Diagnostic::error("Cannot import a missing server", format!("No Deployment {namespace}/{name}.")))?;
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "Cannot import a missing server",
+                    format!("No Deployment {namespace}/{name}."),
+                )
+            })?;
         let mut state = state_from_arguments(&deployment, &Self::block().value_type()).ok_or_else(|| {
             Diagnostic::error(
                 "Not a konoha Kyuubi server",

@@ -3,9 +3,15 @@
 //! - [`spark_profile`]: `konoha_spark_profile`, a workload's Spark settings in Vault KV v2;
 //! - [`spark_profile_data`]: the `konoha_spark_profile` data source;
 //! - [`profile_model`]: conversions between Terraform values and the Spark domain's types,
-//!   shared by both.
+//!   shared by both;
+//! - [`kyuubi_server`]: `konoha_kyuubi_server`, a Kyuubi server on Kubernetes, with
+//!   [`kyuubi_model`] (conversions, drift comparison) and [`rollout_wait`] (waiting on the
+//!   cluster).
 
+pub mod kyuubi_model;
+pub mod kyuubi_server;
 pub mod profile_model;
+pub mod rollout_wait;
 pub mod spark_profile;
 pub mod spark_profile_data;
 

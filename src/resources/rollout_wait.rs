@@ -45,7 +45,12 @@ pub async fn wait_for_rollout(
     loop {
         let live = match kube.get_opt(deployment).await {
             Ok(live) => live,
-            Err(e) => return RolloutOutcome::Error(super::remote_error("Unable to read the Deployment", &e)),
+            Err(e) => {
+                return RolloutOutcome::Error(super::remote_error(
+                    "Unable to read the Deployment",
+                    &e,
+                ));
+            }
         };
         let last = match judge(live.as_ref()) {
             Rollout::Complete => return RolloutOutcome::Complete(live.unwrap_or(Json::Null)),
@@ -70,7 +75,10 @@ pub async fn wait_for_rollout(
 /// The newest events of the Deployment and of everything named after it (its ReplicaSets and
 /// pods), one per line, or a note that there are none.
 async fn recent_events(kube: &KubeClient, deployment: &ObjectRef) -> String {
-    match kube.events_matching(&deployment.namespace, &deployment.name).await {
+    match kube
+        .events_matching(&deployment.namespace, &deployment.name)
+        .await
+    {
         Ok(events) if events.is_empty() => "  (none)".to_owned(),
         Ok(events) => events
             .iter()
@@ -97,7 +105,9 @@ pub async fn wait_until_gone(
             match kube.get_opt(target).await {
                 Ok(Some(_)) => remaining.push(target.to_string()),
                 Ok(None) => {}
-                Err(e) => return Err(super::remote_error("Unable to check a deleted object", &e).into()),
+                Err(e) => {
+                    return Err(super::remote_error("Unable to check a deleted object", &e).into());
+                }
             }
         }
         if remaining.is_empty() {

@@ -7,6 +7,7 @@
 //!   [`terraform::TestCase`] and [`terraform::Step`] mirror terraform-plugin-testing's
 //!   `resource.Test`. [`terraform::Workdir`] runs raw commands. [`terraform::State`] and
 //!   [`terraform::Plan`] are typed views over `terraform show -json`.
+//! - [`kube_double`]: an in-process Kubernetes API server that answers like the real one.
 //! - [`openbao`]: starts and stops a throwaway OpenBao dev server for Vault-backed tests.
 //! - [`provider`]: serves the provider inside the test process for `TF_REATTACH_PROVIDERS`.
 //!
@@ -21,6 +22,7 @@
 // harness API, not items exported from the test crate. Test code may panic on broken setup.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod kube_double;
 pub mod openbao;
 pub mod provider;
 pub mod terraform;

@@ -1,0 +1,507 @@
+//! Acceptance tests of `konoha_kyuubi_server`: the real `terraform` CLI, a real OpenBao for the
+//! profiles, and the in-process Kubernetes API double (`support::kube_double`) standing in for
+//! the cluster. The provider does not know which API server it talks to: it reads a kubeconfig.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::PathBuf;
+
+use serde_json::Value as Json;
+use support::kube_double::KubeDouble;
+use support::openbao::OpenBao;
+use support::provider::InProcessProvider;
+use support::terraform::{Action, Step, TestCase, Workdir};
+
+const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/kyuubi/deployments";
+const IMAGE: &str = "apache/kyuubi:1.10.2-spark";
+
+/// A cluster with a `kyuubi` namespace, an OpenBao, and a provider attached to both.
+struct World {
+    kube: KubeDouble,
+    bao: OpenBao,
+    provider: InProcessProvider,
+    kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    fn start() -> World {
+        let kube = KubeDouble::start_background();
+        kube.create_namespace("kyuubi");
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = kube.write_kubeconfig(dir.path());
+        World {
+            kube,
+            bao: OpenBao::start(),
+            provider: InProcessProvider::start(),
+            kubeconfig,
+            _dir: dir,
+        }
+    }
+
+    /// Provider blocks, a profile `p` with `executor_instances`, then `rest`.
+    fn config(&self, executor_instances: u32, rest: &str) -> String {
+        format!(
+            r#"
+terraform {{
+  required_providers {{
+    konoha = {{ source = "konoha/konoha" }}
+  }}
+}}
+
+provider "konoha" {{
+  vault {{
+    address = "{addr}"
+    token   = "{token}"
+  }}
+  kubernetes {{
+    config_path = "{kubeconfig}"
+  }}
+}}
+
+resource "konoha_spark_profile" "p" {{
+  mount              = "secret"
+  name               = "spark/dbt"
+  executor_instances = {executor_instances}
+}}
+{rest}
+"#,
+            addr = self.bao.addr,
+            token = self.bao.token,
+            kubeconfig = self.kubeconfig.display(),
+        )
+    }
+
+    fn case(&self) -> TestCase<'_> {
+        TestCase::new(self.provider.hookup())
+    }
+
+    fn deployment(&self, name: &str) -> Option<Json> {
+        self.kube.get(&format!("{DEPLOYMENT}/{name}"))
+    }
+}
+
+/// A server resource `dbt` named `name`, with extra lines `body`.
+fn server(resource: &str, name: &str, body: &str) -> String {
+    format!(
+        r#"
+resource "konoha_kyuubi_server" "{resource}" {{
+  name          = "{name}"
+  image         = "{IMAGE}"
+  spark_profile = konoha_spark_profile.p.ref
+
+  vault_agent {{
+    role = "kyuubi"
+  }}
+{body}
+}}
+"#
+    )
+}
+
+fn annotation(deployment: &Json, key: &str) -> Option<String> {
+    deployment
+        .pointer("/spec/template/metadata/annotations")?
+        .get(key)?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn generation(deployment: &Json) -> i64 {
+    deployment
+        .pointer("/metadata/generation")
+        .and_then(Json::as_i64)
+        .unwrap_or(0)
+}
+
+#[test]
+fn lifecycle_restarts_exactly_when_the_profile_changes() {
+    let w = World::start();
+    let dbt = server("dbt", "kyuubi-dbt", "");
+    let labelled = server("dbt", "kyuubi-dbt", "  labels = { team = \"data\" }\n");
+    let restart_seen = std::cell::Cell::new(String::new());
+    w.case()
+        .step(Step::config(w.config(4, &dbt)).check(|state| {
+            let a = "konoha_kyuubi_server.dbt";
+            state.check_attr(a, "id", "kyuubi/kyuubi-dbt")?;
+            state.check_attr(
+                a,
+                "jdbc_url",
+                "jdbc:kyuubi://kyuubi-dbt.kyuubi.svc.cluster.local:10009/",
+            )?;
+            let d = w.deployment("kyuubi-dbt").ok_or("no Deployment")?;
+            let profile_sha = state
+                .attr("konoha_spark_profile.p", "content_sha256")
+                .cloned();
+            if annotation(&d, "konoha.io/spark-profile-sha256").map(Json::String) != profile_sha {
+                return Err("the pod template does not carry the profile's hash".into());
+            }
+            let objects = w
+                .kube
+                .objects_with_label("app.kubernetes.io/instance=kyuubi-dbt");
+            let kinds: Vec<&str> = objects.iter().map(|(k, _, _)| k.as_str()).collect();
+            for kind in [
+                "Deployment",
+                "Service",
+                "ConfigMap",
+                "ServiceAccount",
+                "Role",
+                "RoleBinding",
+            ] {
+                if !kinds.contains(&kind) {
+                    return Err(format!("no {kind} among {kinds:?}"));
+                }
+            }
+            restart_seen.set(annotation(&d, "konoha.io/spark-profile-sha256").unwrap_or_default());
+            Ok(())
+        }))
+        // A profile change shows the server's restart in the plan and rolls a new generation.
+        .step(
+            Step::config(w.config(6, &dbt))
+                .plan_check(|plan| {
+                    plan.check_actions("konoha_spark_profile.p", &[Action::Update])?;
+                    plan.check_actions("konoha_kyuubi_server.dbt", &[Action::Update])?;
+                    let change = plan.change("konoha_kyuubi_server.dbt").unwrap();
+                    if change.is_unknown_after("spark_profile") {
+                        return Err("the new profile ref must be known at plan time".into());
+                    }
+                    Ok(())
+                })
+                .check(|_| {
+                    let d = w.deployment("kyuubi-dbt").ok_or("no Deployment")?;
+                    let now = annotation(&d, "konoha.io/spark-profile-sha256").unwrap_or_default();
+                    if now == restart_seen.take() || generation(&d) != 2 {
+                        return Err(format!(
+                            "no restart: generation {}, hash {now}",
+                            generation(&d)
+                        ));
+                    }
+                    Ok(())
+                }),
+        )
+        // An unrelated change does what it says: labels on the objects, the profile untouched.
+        .step(Step::config(w.config(6, &labelled)).check(|_| {
+            let service = w
+                .kube
+                .get("/api/v1/namespaces/kyuubi/services/kyuubi-dbt")
+                .ok_or("no Service")?;
+            if service.pointer("/metadata/labels/team") != Some(&Json::from("data")) {
+                return Err("the Service did not get the label".into());
+            }
+            Ok(())
+        }))
+        .step(Step::import("konoha_kyuubi_server.dbt").import_state_verify())
+        // `kubectl rollout restart` is not drift.
+        .step(Step::config(w.config(6, &labelled)).pre_config(|_| {
+            w.kube
+                .rollout_restart("kyuubi", "kyuubi-dbt")
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }))
+        // A deleted Deployment is planned for re-creation.
+        .step(
+            Step::config(w.config(6, &labelled))
+                .pre_config(|_| {
+                    w.kube
+                        .delete(&format!("{DEPLOYMENT}/kyuubi-dbt"))
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })
+                .plan_check(|plan| {
+                    plan.check_actions("konoha_kyuubi_server.dbt", &[Action::Create])
+                }),
+        )
+        .check_destroy(|| {
+            let left = w
+                .kube
+                .objects_with_label("app.kubernetes.io/managed-by=konoha");
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("left behind: {left:?}"))
+            }
+        })
+        .run_or_panic();
+}
+
+#[test]
+fn someone_elses_change_to_an_owned_field_is_drift_and_a_conflict() {
+    let w = World::start();
+    let dbt = server("dbt", "kyuubi-dbt", "");
+    let forced = server("dbt", "kyuubi-dbt", "  force_conflicts = true\n");
+    w.case()
+        .step(Step::config(w.config(4, &dbt)))
+        .step(
+            Step::config(w.config(4, &dbt))
+                .pre_config(|_| {
+                    w.kube
+                        .update_as("kubectl-edit", &format!("{DEPLOYMENT}/kyuubi-dbt"), |d| {
+                            d["spec"]["template"]["spec"]["containers"][0]["image"] =
+                                Json::from("evil:1");
+                        })
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })
+                .plan_check(|plan| {
+                    plan.check_actions("konoha_kyuubi_server.dbt", &[Action::Update])
+                })
+                .expect_error("kubectl-edit"),
+        )
+        .step(Step::config(w.config(4, &forced)).check(|_| {
+            let d = w.deployment("kyuubi-dbt").ok_or("no Deployment")?;
+            match d
+                .pointer("/spec/template/spec/containers/0/image")
+                .and_then(Json::as_str)
+            {
+                Some(IMAGE) => Ok(()),
+                other => Err(format!("image not restored: {other:?}")),
+            }
+        }))
+        .run_or_panic();
+}
+
+#[test]
+fn two_servers_from_one_profile_both_restart() {
+    let w = World::start();
+    let both = format!(
+        "{}{}",
+        server("user", "kyuubi-dbt", "  share_level = \"USER\"\n"),
+        server(
+            "shared",
+            "kyuubi-dbt-shared",
+            "  share_level = \"SERVER\"\n  thrift_binary_port = 10010\n"
+        )
+    );
+    w.case()
+        .step(Step::config(w.config(4, &both)).check(|state| {
+            state.check_attr(
+                "konoha_kyuubi_server.shared",
+                "jdbc_url",
+                "jdbc:kyuubi://kyuubi-dbt-shared.kyuubi.svc.cluster.local:10010/",
+            )?;
+            state.check_attr(
+                "konoha_kyuubi_server.user",
+                "jdbc_url",
+                "jdbc:kyuubi://kyuubi-dbt.kyuubi.svc.cluster.local:10009/",
+            )
+        }))
+        .step(
+            Step::config(w.config(8, &both))
+                .plan_check(|plan| {
+                    plan.check_actions("konoha_kyuubi_server.user", &[Action::Update])?;
+                    plan.check_actions("konoha_kyuubi_server.shared", &[Action::Update])
+                })
+                .check(|_| {
+                    for name in ["kyuubi-dbt", "kyuubi-dbt-shared"] {
+                        let d = w.deployment(name).ok_or("no Deployment")?;
+                        if generation(&d) != 2 {
+                            return Err(format!("{name} did not roll"));
+                        }
+                    }
+                    Ok(())
+                }),
+        )
+        .run_or_panic();
+}
+
+#[test]
+fn a_failed_rollout_fails_fast_with_events_and_is_not_recorded() {
+    let w = World::start();
+    let good = server("dbt", "kyuubi-dbt", "  progress_deadline_seconds = 1\n");
+    let broken = good.replace(IMAGE, "apache/kyuubi:broken");
+    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    work.set_config(&w.config(4, &good)).unwrap();
+    work.terraform(["apply", "-auto-approve", "-no-color"])
+        .ok()
+        .unwrap();
+    work.set_config(&w.config(4, &broken)).unwrap();
+    let started = std::time::Instant::now();
+    let out = work.terraform(["apply", "-auto-approve", "-no-color"]);
+    assert!(
+        !out.success(),
+        "a rollout that never becomes ready must fail the apply"
+    );
+    assert!(
+        out.stderr.contains("ProgressDeadlineExceeded") || out.stderr.contains("progress deadline"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Recent events"),
+        "the error must carry the pods' events: {}",
+        out.stderr
+    );
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "it must fail on the deadline, not the 10m timeout"
+    );
+    let plan = work.terraform(["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(
+        plan.code,
+        Some(2),
+        "the failed change must still be pending: {}",
+        plan.stdout
+    );
+    work.set_config(&w.config(4, &good)).unwrap();
+    work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
+}
+
+#[test]
+fn restart_engines_deletes_this_servers_driver_pods() {
+    let w = World::start();
+    let dbt = server("dbt", "kyuubi-dbt", "  restart_engines = true\n");
+    w.case()
+        .step(Step::config(w.config(4, &dbt)))
+        .step(
+            Step::config(w.config(5, &dbt))
+                .pre_config(|_| {
+                    w.kube.create_pod(
+                        "kyuubi",
+                        "driver-mine",
+                        &[
+                            ("konoha.io/kyuubi-server", "kyuubi-dbt"),
+                            ("spark-role", "driver"),
+                        ],
+                    );
+                    w.kube.create_pod(
+                        "kyuubi",
+                        "driver-other",
+                        &[
+                            ("konoha.io/kyuubi-server", "someone-else"),
+                            ("spark-role", "driver"),
+                        ],
+                    );
+                    Ok(())
+                })
+                .check(|_| {
+                    let mine = w.kube.get("/api/v1/namespaces/kyuubi/pods/driver-mine");
+                    let other = w.kube.get("/api/v1/namespaces/kyuubi/pods/driver-other");
+                    let gone = mine.is_none()
+                        || mine
+                            .unwrap()
+                            .pointer("/metadata/deletionTimestamp")
+                            .is_some();
+                    match (gone, other.is_some()) {
+                        (true, true) => Ok(()),
+                        _ => Err(
+                            "restart_engines must delete this server's drivers and only those"
+                                .into(),
+                        ),
+                    }
+                }),
+        )
+        .run_or_panic();
+}
+
+#[test]
+fn plan_makes_no_call_to_the_cluster() {
+    let w = World::start();
+    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    work.set_config(&w.config(4, &server("dbt", "kyuubi-dbt", "")))
+        .unwrap();
+    w.kube.clear_requests();
+    work.terraform(["plan", "-no-color"]).ok().unwrap();
+    assert_eq!(w.kube.requests(), Vec::<(String, String)>::new());
+}
+
+#[test]
+fn the_secret_delivery_copies_the_checked_profile() {
+    let w = World::start();
+    let dbt = r#"
+resource "konoha_kyuubi_server" "dbt" {
+  name          = "kyuubi-dbt"
+  image         = "apache/kyuubi:1.10.2-spark"
+  spark_profile = konoha_spark_profile.p.ref
+  delivery      = "kubernetes-secret"
+}
+"#;
+    w.case()
+        .step(Step::config(w.config(4, dbt)).check(|state| {
+            let secret = w
+                .kube
+                .get("/api/v1/namespaces/kyuubi/secrets/kyuubi-dbt-spark-profile")
+                .ok_or("no Secret")?;
+            let encoded = secret
+                .pointer("/data/spark.env")
+                .and_then(Json::as_str)
+                .ok_or("no spark.env")?;
+            let rendered = state
+                .attr("konoha_spark_profile.p", "rendered")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let decoded = base64_decode(encoded);
+            if decoded != rendered {
+                return Err(format!(
+                    "Secret holds {decoded:?}, profile renders {rendered:?}"
+                ));
+            }
+            Ok(())
+        }))
+        .run_or_panic();
+}
+
+fn base64_decode(text: &str) -> String {
+    use base64::Engine;
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn validate_rejects_bad_servers_with_the_attribute_at_fault() {
+    let w = World::start();
+    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let cases: &[(&str, &str)] = &[
+        ("  share_level = \"TEAM\"\n", "share_level"),
+        (
+            "  thrift_binary_port = 10099\n",
+            "already used by thrift_binary_port",
+        ),
+        ("  rest_port = 70000\n", "rest_port"),
+        ("  replicas = 2\n", "replicas"),
+        (
+            "  kyuubi_conf = { \"kyuubi.engine.share.level\" = \"USER\" }\n",
+            "kyuubi_conf",
+        ),
+        ("  kyuubi_conf = { \"spark.x\" = \"1\" }\n", "kyuubi_conf"),
+        (
+            "  timeouts {\n    create = \"ten minutes\"\n  }\n",
+            "create",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (body, attribute) in cases {
+        work.set_config(&w.config(4, &server("dbt", "kyuubi-dbt", body)))
+            .unwrap();
+        let out = work.terraform(["validate", "-no-color"]);
+        if out.success() || !out.stderr.contains(attribute) {
+            failures.push(format!("--- {body}{}", out.stderr));
+        }
+    }
+    for (name, profile) in [
+        ("Kyuubi_DBT", "konoha_spark_profile.p.ref"),
+        ("kyuubi-dbt", "\"secret/spark/dbt\""),
+    ] {
+        let config = w.config(4, &format!(
+            "resource \"konoha_kyuubi_server\" \"x\" {{\n  name = \"{name}\"\n  image = \"{IMAGE}\"\n  spark_profile = {profile}\n  vault_agent {{\n    role = \"k\"\n  }}\n}}\n"
+        ));
+        work.set_config(&config).unwrap();
+        if work.terraform(["validate", "-no-color"]).success() {
+            failures.push(format!(
+                "--- name {name} / spark_profile {profile} was accepted"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "validation gaps:\n{}",
+        failures.join("\n")
+    );
+    assert!(w.kube.writes().is_empty(), "validate wrote to the cluster");
+}
