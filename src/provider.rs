@@ -100,9 +100,14 @@ impl Provider for Konoha {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(
-            resources::spark_profile_data::SparkProfileData::new(self.clients.clone()),
-        )]
+        vec![
+            Arc::new(resources::spark_profile_data::SparkProfileData::new(
+                self.clients.clone(),
+            )),
+            Arc::new(resources::kyuubi_server_data::KyuubiServerData::new(
+                self.clients.clone(),
+            )),
+        ]
     }
 }
 

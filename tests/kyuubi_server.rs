@@ -396,6 +396,93 @@ fn restart_engines_deletes_this_servers_driver_pods() {
 }
 
 #[test]
+fn a_profile_change_warns_that_shared_engines_keep_old_settings() {
+    let w = World::start();
+    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let dbt = server("dbt", "kyuubi-dbt", "");
+    work.set_config(&w.config(4, &dbt)).unwrap();
+    work.terraform(["apply", "-auto-approve", "-no-color"])
+        .ok()
+        .unwrap();
+    work.set_config(&w.config(5, &dbt)).unwrap();
+    let out = work
+        .terraform(["apply", "-auto-approve", "-no-color"])
+        .ok()
+        .unwrap();
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        text.contains("Running Spark engines keep their old settings"),
+        "{text}"
+    );
+    assert!(
+        text.contains("restart_engines"),
+        "the warning must say how to avoid it: {text}"
+    );
+    work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
+}
+
+#[test]
+fn a_rollout_that_outlasts_the_timeout_fails_and_is_not_recorded() {
+    let w = World::start();
+    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let dbt = server(
+        "dbt",
+        "kyuubi-dbt",
+        "  timeouts {\n    update = \"2s\"\n  }\n",
+    );
+    work.set_config(&w.config(4, &dbt)).unwrap();
+    work.terraform(["apply", "-auto-approve", "-no-color"])
+        .ok()
+        .unwrap();
+    w.kube.set_never_ready("kyuubi", "kyuubi-dbt", true);
+    work.set_config(&w.config(5, &dbt)).unwrap();
+    let started = std::time::Instant::now();
+    let out = work.terraform(["apply", "-auto-approve", "-no-color"]);
+    assert!(!out.success());
+    assert!(
+        out.stderr.contains("Timed out waiting for the rollout"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "the 2s update timeout was not honoured"
+    );
+    let plan = work.terraform(["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(
+        plan.code,
+        Some(2),
+        "the timed-out change must still be pending: {}",
+        plan.stdout
+    );
+    w.kube.set_never_ready("kyuubi", "kyuubi-dbt", false);
+    work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
+}
+
+#[test]
+fn the_data_source_reads_urls_and_readiness() {
+    let w = World::start();
+    let dbt = server("dbt", "kyuubi-dbt", "  thrift_binary_port = 10012\n");
+    let with_data = format!(
+        "{dbt}\ndata \"konoha_kyuubi_server\" \"read\" {{\n  name      = \"kyuubi-dbt\"\n  namespace = \"kyuubi\"\n}}\n"
+    );
+    w.case()
+        .step(Step::config(w.config(4, &dbt)))
+        .step(Step::config(w.config(4, &with_data)).check(|state| {
+            let a = "data.konoha_kyuubi_server.read";
+            state.check_attr(
+                a,
+                "jdbc_url",
+                "jdbc:kyuubi://kyuubi-dbt.kyuubi.svc.cluster.local:10012/",
+            )?;
+            state.check_attr(a, "ready_replicas", 1)?;
+            state.check_attr(a, "share_level", "USER")?;
+            state.check_attr(a, "image", IMAGE)
+        }))
+        .run_or_panic();
+}
+
+#[test]
 fn plan_makes_no_call_to_the_cluster() {
     let w = World::start();
     let work = Workdir::new(&w.provider.hookup()).unwrap();

@@ -6,10 +6,11 @@
 //!   shared by both;
 //! - [`kyuubi_server`]: `konoha_kyuubi_server`, a Kyuubi server on Kubernetes, with
 //!   [`kyuubi_model`] (conversions, drift comparison) and [`rollout_wait`] (waiting on the
-//!   cluster).
+//!   cluster), and its data source [`kyuubi_server_data`].
 
 pub mod kyuubi_model;
 pub mod kyuubi_server;
+pub mod kyuubi_server_data;
 pub mod profile_model;
 pub mod rollout_wait;
 pub mod spark_profile;
