@@ -1,9 +1,12 @@
-# Quick start: one Spark profile stored in Vault (or OpenBao).
+# Quick start: one Spark profile stored in Vault (or OpenBao), and, when a cluster is given, a
+# Kyuubi server whose engines run with it.
 #
 #   make demo            # builds the provider, starts a local OpenBao, applies this directory
+#                        # (no cluster: the profile only)
 #
 # By hand: export VAULT_ADDR and VAULT_TOKEN, point Terraform at the provider (see README.md),
-# then `terraform apply` here.
+# then `terraform apply` here. Add `-var kubeconfig=$HOME/.kube/config` to deploy the server
+# too (into the existing namespace `kyuubi`).
 
 terraform {
   required_version = ">= 1.5"
@@ -14,13 +17,24 @@ terraform {
   }
 }
 
-# Vault's address and token come from VAULT_ADDR and VAULT_TOKEN.
-provider "konoha" {}
+# Vault's address and token come from VAULT_ADDR and VAULT_TOKEN. The cluster is read from
+# var.kubeconfig; it is contacted only when the server below exists.
+provider "konoha" {
+  kubernetes {
+    config_path = var.kubeconfig == "" ? null : var.kubeconfig
+  }
+}
 
 variable "mount" {
   description = "The KV v2 mount that holds the profiles."
   type        = string
   default     = "secret"
+}
+
+variable "kubeconfig" {
+  description = "A kubeconfig file for the cluster that runs the Kyuubi server; empty for no server."
+  type        = string
+  default     = ""
 }
 
 resource "konoha_spark_profile" "dbt" {
@@ -43,6 +57,28 @@ resource "konoha_spark_profile" "dbt" {
   }
 }
 
+# Only with a cluster: one Kyuubi server whose engines run with the profile above. A change to
+# the profile changes `spark_profile` here too, so the plan shows the server's rolling restart.
+resource "konoha_kyuubi_server" "dbt" {
+  count = var.kubeconfig == "" ? 0 : 1
+
+  name          = "kyuubi-dbt"
+  namespace     = "kyuubi"
+  image         = "apache/kyuubi:1.10.2-spark"
+  share_level   = "USER"
+  spark_profile = konoha_spark_profile.dbt.ref
+
+  # The Vault Agent injector writes /etc/kyuubi/spark.env from the profile's secret.
+  vault_agent {
+    role = "kyuubi"
+  }
+
+  engine {
+    image        = "apache/spark:3.5.3"
+    idle_timeout = "PT30M"
+  }
+}
+
 output "profile_ref" {
   description = "What a konoha_kyuubi_server references to run with this profile."
   value       = konoha_spark_profile.dbt.ref
@@ -55,4 +91,9 @@ output "spark_env" {
 
 output "recommended_shuffle_partitions" {
   value = konoha_spark_profile.dbt.recommended_shuffle_partitions
+}
+
+output "jdbc_url" {
+  description = "The Kyuubi server's JDBC URL inside the cluster; null without a cluster."
+  value       = one(konoha_kyuubi_server.dbt[*].jdbc_url)
 }
