@@ -192,9 +192,21 @@ async fn delete_removes_the_deployment_and_its_pods() {
     assert!(double.wait_for(WAIT, |d| pods_of_deployment(d) == 1).await);
 
     assert!(client.delete(&obj).await.unwrap());
-    assert_eq!(client.get_opt(&obj).await.unwrap(), None);
-    // Background propagation: the garbage collector removes the pods after the Deployment.
-    assert!(double.wait_for(WAIT, |d| pods_of_deployment(d) == 0).await);
+    // Foreground propagation: the Deployment goes only after the pods it owns.
+    let mut gone = false;
+    for _ in 0..100 {
+        if client.get_opt(&obj).await.unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the Deployment must go once its pods are gone");
+    assert_eq!(
+        pods_of_deployment(&double),
+        0,
+        "no pod outlives its Deployment"
+    );
     assert!(
         !client.delete(&obj).await.unwrap(),
         "a second delete finds nothing"

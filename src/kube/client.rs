@@ -111,13 +111,14 @@ impl KubeClient {
         }
     }
 
-    /// Deletes `obj` with background propagation, so a Deployment's ReplicaSets and Pods are
-    /// removed by the garbage collector after it. Returns whether the object existed (a 404 is
-    /// `Ok(false)`). The object may still be terminating when this returns.
+    /// Deletes `obj` with foreground propagation: the object stays (terminating) until the
+    /// garbage collector has removed what it owns, so a Deployment disappears only after its
+    /// ReplicaSets and Pods, and waiting for the object to be gone means waiting for all of it.
+    /// Returns whether the object existed (a 404 is `Ok(false)`).
     pub async fn delete(&self, obj: &ObjectRef) -> Result<bool, KubeError> {
         tracing::debug!(object = %obj, "delete");
         let params = DeleteParams {
-            propagation_policy: Some(PropagationPolicy::Background),
+            propagation_policy: Some(PropagationPolicy::Foreground),
             ..DeleteParams::default()
         };
         let request = Request::new(obj.collection_path())
@@ -445,7 +446,7 @@ mod tests {
         assert_eq!((seen[1].method.as_str(), seen[1].path()), ("DELETE", path));
         assert_eq!(
             serde_json::from_str::<Value>(&seen[1].body).unwrap(),
-            json!({"propagationPolicy": "Background"})
+            json!({"propagationPolicy": "Foreground"})
         );
     }
 

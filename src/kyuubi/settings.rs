@@ -233,23 +233,8 @@ pub struct VaultAgent {
     pub pre_populate: bool,
 }
 
-/// A parsed `spark_profile` ref.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileRef {
-    /// KV v2 mount (one path segment).
-    pub mount: String,
-    /// Secret path under the mount.
-    pub name: String,
-    /// Content hash of the profile's `spark.env`, 64 lowercase hex digits.
-    pub sha256: String,
-}
-
-impl ProfileRef {
-    /// The KV v2 read path, `<mount>/data/<name>`, as the injector and the Vault API want it.
-    pub fn data_path(&self) -> String {
-        format!("{}/data/{}", self.mount, self.name)
-    }
-}
+/// A parsed `spark_profile` ref: the Spark domain's, since the profile resource makes them.
+pub use crate::spark::ProfileRef;
 
 /// Resolved `engine` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,31 +334,11 @@ pub struct ServerSettings {
 }
 
 /// Separates a profile's location from its content hash in a ref.
-const REF_HASH_MARK: &str = "@sha256:";
-
-/// Parses `<mount>/<name>@sha256:<64 lowercase hex>`: the mount is one path segment, the name
-/// one or more, no segment empty, `.` or `..`, and no whitespace, control characters, `?`, `#`,
-/// `@`, `"` or `\` (the path is quoted inside the injector's template).
+/// Parses a profile ref (see [`crate::spark::parse_profile_ref`]), refusing also `"` and `\\`
+/// in the location, which would break out of the quoted path in the injector's template.
 pub fn parse_profile_ref(text: &str) -> Option<ProfileRef> {
-    let (location, sha256) = text.rsplit_once(REF_HASH_MARK)?;
-    let is_hash = sha256.len() == 64
-        && sha256
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let (mount, name) = location.split_once('/')?;
-    let segment_ok = |segment: &str| {
-        !segment.is_empty()
-            && segment != "."
-            && segment != ".."
-            && !segment.chars().any(|c| {
-                c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@' | '"' | '\\')
-            })
-    };
-    (is_hash && segment_ok(mount) && name.split('/').all(segment_ok)).then(|| ProfileRef {
-        mount: mount.to_owned(),
-        name: name.to_owned(),
-        sha256: sha256.to_owned(),
-    })
+    crate::spark::parse_profile_ref(text)
+        .filter(|r| !r.mount.contains(['"', '\\']) && !r.name.contains(['"', '\\']))
 }
 
 /// The concrete settings for `input`, or `None` when a value rendering needs is unknown, a

@@ -6,22 +6,16 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::profile_model::{field_bool, field_int, field_string, field_string_map};
-use crate::kyuubi::{self, Field, ServerInput};
+use super::profile_model::{
+    field_block as block, field_bool, field_int, field_string, field_string_map,
+};
+use crate::kyuubi::{self, ServerInput};
 use crate::tf::{self, Type, Value};
 
 /// The Deployment annotation holding the resource's arguments as JSON. Import reads it back,
 /// so that an imported server holds exactly the arguments it was created with; Kubernetes
 /// objects alone cannot tell defaults from choices.
 pub const ARGUMENTS_ANNOTATION: &str = "konoha.io/arguments";
-
-fn block<T>(v: &Value, read: impl FnOnce(&Value) -> T) -> Field<T> {
-    match v {
-        Value::Unknown => Field::Unknown,
-        Value::Map(_) => Field::Set(read(v)),
-        _ => Field::Unset,
-    }
-}
 
 /// The domain's view of a server's configuration or plan.
 pub fn server_input(v: &Value) -> ServerInput {

@@ -49,7 +49,7 @@ pub fn field_string_map(v: &Value) -> Field<BTreeMap<String, Field<String>>> {
 }
 
 /// Reads a single nested block with `read`.
-fn field_block<T>(v: &Value, read: impl FnOnce(&Value) -> T) -> Field<T> {
+pub fn field_block<T>(v: &Value, read: impl FnOnce(&Value) -> T) -> Field<T> {
     match v {
         Value::Unknown => Field::Unknown,
         Value::Map(_) => Field::Set(read(v)),

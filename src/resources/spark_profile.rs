@@ -330,6 +330,91 @@ impl SparkProfile {
                 remote_error(&format!("Unable to write metadata of {mount}/{name}"), &e).into()
             })
     }
+
+    /// The check-and-set version a new profile is written with: 0 when nothing is at the path,
+    /// the current version when a deleted secret is re-created on top of its history. A live
+    /// secret belongs to someone else (or to another state) and is never overwritten.
+    async fn creation_cas(
+        &self,
+        vault: &VaultClient,
+        mount: &str,
+        name: &str,
+    ) -> Result<u64, Diagnostics> {
+        let path = format!("{mount}/{name}");
+        let read_failed = |e: VaultError| remote_error(&format!("Unable to read {path}"), &e);
+        let Some(meta) = vault
+            .read_metadata_opt(mount, name)
+            .await
+            .map_err(read_failed)?
+        else {
+            return Ok(0);
+        };
+        if vault
+            .read_opt(mount, name)
+            .await
+            .map_err(read_failed)?
+            .is_some()
+        {
+            return Err(Diagnostic::error(
+                "Spark profile already exists",
+                format!(
+                    "A secret already exists at {path}. Import it with `terraform import \
+                     konoha_spark_profile.<name> {path}` to manage it, or choose another name."
+                ),
+            )
+            .at(AttributePath::attr("name"))
+            .into());
+        }
+        Ok(meta.current_version)
+    }
+
+    /// Creates (no prior state) or updates the profile: writes the data only when it differs
+    /// from what the prior state rendered, with check-and-set against the version Terraform
+    /// last saw, then the metadata when it changed.
+    async fn write(&self, planned: Value, prior: &Value) -> Result<Applied, ApplyError> {
+        let mut state = planned;
+        let (mount, name) = location(&state)?;
+        let path = format!("{mount}/{name}");
+        let content = content_of(&state).ok_or_else(|| {
+            Diagnostic::provider_bug(
+                "Unknown values at apply",
+                "the profile's settings are not all known.",
+            )
+        })?;
+        let vault = self.vault().await?;
+        let cas = if prior.is_null() {
+            Some(self.creation_cas(vault, &mount, &name).await?)
+        } else if prior.attr("rendered").as_str() != Some(content.rendered.as_str()) {
+            Some(version_of(prior))
+        } else {
+            None
+        };
+        let version = match cas {
+            Some(cas) => vault
+                .write_cas(&mount, &name, &content.properties, cas)
+                .await
+                .map_err(|e| write_error(e, &path))?,
+            None => version_of(prior),
+        };
+        state.set_attr(
+            "version",
+            Value::int(i64::try_from(version).unwrap_or(i64::MAX)),
+        );
+        set_identity(&mut state);
+        set_content(&mut state, &content);
+        // The data is written from here on: if metadata fails, record it rather than lose it.
+        if let Err(diagnostics) = self
+            .sync_metadata(vault, (&mount, &name), prior, &state)
+            .await
+        {
+            return Err(ApplyError {
+                diagnostics,
+                partial_state: Some(state),
+            });
+        }
+        tracing::info!(path = %path, version, "wrote Spark profile");
+        Ok(state.into())
+    }
 }
 
 #[async_trait]
@@ -372,63 +457,7 @@ impl Resource for SparkProfile {
     }
 
     async fn create(&self, req: CreateRequest) -> Result<Applied, ApplyError> {
-        let mut state = req.planned;
-        let (mount, name) = location(&state)?;
-        let path = format!("{mount}/{name}");
-        let content = content_of(&state).ok_or_else(|| {
-            Diagnostic::provider_bug(
-                "Unknown values at apply",
-                "the profile's settings are not all known.",
-            )
-        })?;
-        let vault = self.vault().await?;
-        // A live secret at the path belongs to someone else (or to another state): refuse to
-        // overwrite it. A deleted one is re-created on top of its history, which check-and-set
-        // needs the current version for.
-        let cas = match vault
-            .read_metadata_opt(&mount, &name)
-            .await
-            .map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?
-        {
-            None => 0,
-            Some(meta) => {
-                let live = vault
-                    .read_opt(&mount, &name)
-                    .await
-                    .map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?;
-                if live.is_some() {
-                    return Err(Diagnostic::error(
-                        "Spark profile already exists",
-                        format!(
-                            "A secret already exists at {path}. Import it with `terraform import \
-                             konoha_spark_profile.<name> {path}` to manage it, or choose another name."
-                        ),
-                    )
-                    .at(AttributePath::attr("name"))
-                    .into());
-                }
-                meta.current_version
-            }
-        };
-        let version = vault
-            .write_cas(&mount, &name, &content.properties, cas)
-            .await
-            .map_err(|e| write_error(e, &path))?;
-        state.set_attr("version", Value::int(version as i64));
-        set_identity(&mut state);
-        set_content(&mut state, &content);
-        // The secret exists from here on: if metadata fails, record it (tainted) rather than lose it.
-        if let Err(diags) = self
-            .sync_metadata(vault, (&mount, &name), &Value::Null, &state)
-            .await
-        {
-            return Err(ApplyError {
-                diagnostics: diags,
-                partial_state: Some(state),
-            });
-        }
-        tracing::info!(path = %path, version, "created Spark profile");
-        Ok(state.into())
+        self.write(req.planned, &Value::Null).await
     }
 
     async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
@@ -467,39 +496,7 @@ impl Resource for SparkProfile {
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<Applied, ApplyError> {
-        let mut state = req.planned;
-        let (mount, name) = location(&state)?;
-        let path = format!("{mount}/{name}");
-        let content = content_of(&state).ok_or_else(|| {
-            Diagnostic::provider_bug(
-                "Unknown values at apply",
-                "the profile's settings are not all known.",
-            )
-        })?;
-        let vault = self.vault().await?;
-        let prior_version = version_of(&req.prior);
-        let version = if req.prior.attr("rendered").as_str() == Some(content.rendered.as_str()) {
-            prior_version
-        } else {
-            vault
-                .write_cas(&mount, &name, &content.properties, prior_version)
-                .await
-                .map_err(|e| write_error(e, &path))?
-        };
-        state.set_attr("version", Value::int(version as i64));
-        set_identity(&mut state);
-        set_content(&mut state, &content);
-        if let Err(diags) = self
-            .sync_metadata(vault, (&mount, &name), &req.prior, &state)
-            .await
-        {
-            return Err(ApplyError {
-                diagnostics: diags,
-                partial_state: Some(state),
-            });
-        }
-        tracing::info!(path = %path, version, "updated Spark profile");
-        Ok(state.into())
+        self.write(req.planned, &req.prior).await
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), Diagnostics> {

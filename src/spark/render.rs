@@ -113,6 +113,13 @@ pub struct ProfileRef {
     pub sha256: String,
 }
 
+impl ProfileRef {
+    /// The KV v2 read path, `<mount>/data/<name>`, as the injector and the Vault API want it.
+    pub fn data_path(&self) -> String {
+        format!("{}/data/{}", self.mount, self.name)
+    }
+}
+
 /// Parses a string made by [`profile_ref`]; `None` unless the mount and name are valid profile
 /// locations and the hash is 64 lowercase hex digits. The mount is the first path segment,
 /// since validation allows no other.
