@@ -82,9 +82,8 @@ impl Provider for Konoha {
     async fn configure(&self, req: ConfigureRequest) -> Result<(), Diagnostics> {
         let vault = resolve_vault(req.config.attr("vault"), &|name| std::env::var(name).ok());
         tracing::debug!(terraform_version = %req.terraform_version, "provider configured");
-        self.clients.set_vault_settings(vault);
         self.clients
-            .set_kube_settings(resolve_kube(req.config.attr("kubernetes")));
+            .configure(vault, resolve_kube(req.config.attr("kubernetes")));
         Ok(())
     }
 
@@ -267,62 +266,78 @@ pub fn resolve_kube(block: &Value) -> Option<KubeSettings> {
 }
 
 /// The remote clients the resources share, built on first use from the provider settings.
+///
+/// A provider process is normally configured once, but one served for `TF_REATTACH_PROVIDERS`
+/// (`--debug`, the acceptance tests) is configured again by every Terraform command, possibly
+/// with other settings: each `configure` therefore starts a fresh [`Connections`].
 #[derive(Debug, Default)]
 pub struct Clients {
-    vault_config: RwLock<Option<VaultConfig>>,
+    current: RwLock<Arc<Connections>>,
+}
+
+/// The settings of one `configure`, and the clients built from them on first use.
+#[derive(Debug, Default)]
+struct Connections {
+    vault_config: Option<VaultConfig>,
     vault: OnceCell<VaultClient>,
-    kube_settings: RwLock<Option<Option<KubeSettings>>>,
+    /// `None` while the `kubernetes` block holds unknown values.
+    kube_settings: Option<KubeSettings>,
     kube: OnceCell<KubeClient>,
 }
 
 impl Clients {
-    fn set_kube_settings(&self, settings: Option<KubeSettings>) {
-        if let Ok(mut slot) = self.kube_settings.write() {
-            *slot = Some(settings);
+    fn configure(&self, vault_config: VaultConfig, kube_settings: Option<KubeSettings>) {
+        let fresh = Arc::new(Connections {
+            vault_config: Some(vault_config),
+            kube_settings,
+            ..Connections::default()
+        });
+        if let Ok(mut current) = self.current.write() {
+            *current = fresh;
         }
     }
 
+    fn connections(&self) -> Arc<Connections> {
+        self.current
+            .read()
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_default()
+    }
+
     /// The Kubernetes client, connecting on the first call.
-    pub async fn kube(&self) -> Result<&KubeClient, Diagnostics> {
-        self.kube
+    pub async fn kube(&self) -> Result<KubeClient, Diagnostics> {
+        let connections = self.connections();
+        let client = connections
+            .kube
             .get_or_try_init(|| async {
-                let settings = match self.kube_settings.read().ok().and_then(|s| s.clone()) {
-                    Some(Some(settings)) => settings,
-                    Some(None) => {
-                        return Err(Diagnostic::error(
-                            "Kubernetes settings not known yet",
-                            "The provider's kubernetes block depends on values known only after \
-                             apply. Apply the resources it depends on first, e.g. with -target.",
-                        )
-                        .into());
-                    }
-                    None => KubeSettings::default(),
+                let Some(settings) = &connections.kube_settings else {
+                    return Err(Diagnostic::error(
+                        "Kubernetes settings not known yet",
+                        "The provider's kubernetes block depends on values known only after \
+                         apply. Apply the resources it depends on first, e.g. with -target.",
+                    )
+                    .into());
                 };
-                KubeClient::connect(&settings).await.map_err(|e| {
+                KubeClient::connect(settings).await.map_err(|e| {
                     Diagnostics::from(Diagnostic::error(
                         "Unable to connect to Kubernetes",
                         error_chain(&e),
                     ))
                 })
             })
-            .await
-    }
-
-    fn set_vault_settings(&self, config: VaultConfig) {
-        if let Ok(mut slot) = self.vault_config.write() {
-            *slot = Some(config);
-        }
+            .await?;
+        Ok(client.clone())
     }
 
     /// The Vault client, connecting (and logging in) on the first call.
-    pub async fn vault(&self) -> Result<&VaultClient, Diagnostics> {
-        self.vault
+    pub async fn vault(&self) -> Result<VaultClient, Diagnostics> {
+        let connections = self.connections();
+        let client = connections
+            .vault
             .get_or_try_init(|| async {
-                let config = self
+                let config = connections
                     .vault_config
-                    .read()
-                    .ok()
-                    .and_then(|c| c.clone())
+                    .clone()
                     .unwrap_or(VaultConfig::Missing(
                         "The provider was not configured before use.".to_owned(),
                     ));
@@ -348,7 +363,8 @@ impl Clients {
                     ))
                 })
             })
-            .await
+            .await?;
+        Ok(client.clone())
     }
 }
 
@@ -430,5 +446,36 @@ mod tests {
             &env(&[("VAULT_ADDR", "http://e:1"), ("VAULT_TOKEN", "hunter2")]),
         );
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn each_configure_starts_fresh_clients() {
+        let clients = Clients::default();
+        let ready = |address: &'static str| resolve_vault(&Value::Null, &env_for(address));
+        clients.configure(ready("http://127.0.0.1:1"), None);
+        assert_eq!(
+            clients.vault().await.unwrap().address(),
+            "http://127.0.0.1:1"
+        );
+        clients.configure(ready("http://127.0.0.1:2"), None);
+        assert_eq!(
+            clients.vault().await.unwrap().address(),
+            "http://127.0.0.1:2",
+            "a reattached provider configured again must not keep the old client"
+        );
+        let unknown = clients.kube().await.unwrap_err();
+        assert!(
+            unknown
+                .iter()
+                .any(|d| d.summary == "Kubernetes settings not known yet")
+        );
+    }
+
+    fn env_for(address: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |name| match name {
+            "VAULT_ADDR" => Some(address.to_owned()),
+            "VAULT_TOKEN" => Some("t".to_owned()),
+            _ => None,
+        }
     }
 }

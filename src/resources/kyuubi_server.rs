@@ -338,7 +338,7 @@ fn apply_error(err: &KubeError, object: &kyuubi::manifests::Object) -> Diagnosti
 }
 
 impl KyuubiServer {
-    async fn kube(&self) -> Result<&KubeClient, Diagnostics> {
+    async fn kube(&self) -> Result<KubeClient, Diagnostics> {
         self.clients.kube().await
     }
 
@@ -425,7 +425,7 @@ impl KyuubiServer {
         }
         let mut warnings = Diagnostics::new();
         if settings.wait_for_rollout {
-            match wait_for_rollout(kube, &deployment_ref(&settings), deadline, &ctx.stop).await {
+            match wait_for_rollout(&kube, &deployment_ref(&settings), deadline, &ctx.stop).await {
                 RolloutOutcome::Complete(live) => deployment = Some(live),
                 RolloutOutcome::Failed(detail) => {
                     return Err(failed(
@@ -460,7 +460,7 @@ impl KyuubiServer {
             && (prior.attr("spark_profile") != state.attr("spark_profile")
                 || prior.attr("config_sha256") != state.attr("config_sha256"));
         if changed {
-            self.after_change(kube, &settings, &mut warnings).await;
+            self.after_change(&kube, &settings, &mut warnings).await;
         }
         Ok(Applied {
             state: with_status(state, deployment.as_ref()),
@@ -567,7 +567,7 @@ impl Resource for KyuubiServer {
         let Some(settings) = settings_of(&current) else {
             return Ok(Some(current));
         };
-        let kube = self.kube().await?;
+        let kube = &self.kube().await?;
         let get = |target: ObjectRef| async move {
             kube.get_opt(&target).await.map_err(|e| {
                 Diagnostics::from(remote_error("Unable to read the Kyuubi server", &e))
@@ -627,7 +627,7 @@ impl Resource for KyuubiServer {
                 .map_err(|e| remote_error("Unable to delete the Kyuubi server", &e))?;
         }
         super::rollout_wait::wait_until_gone(
-            kube,
+            &kube,
             &targets,
             tokio::time::Instant::now() + timeout,
             &req.ctx.stop,

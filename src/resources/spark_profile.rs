@@ -305,7 +305,7 @@ fn write_error(err: VaultError, path: &str) -> Diagnostic {
 }
 
 impl SparkProfile {
-    async fn vault(&self) -> Result<&VaultClient, Diagnostics> {
+    async fn vault(&self) -> Result<VaultClient, Diagnostics> {
         self.clients.vault().await
     }
 
@@ -383,7 +383,7 @@ impl SparkProfile {
         })?;
         let vault = self.vault().await?;
         let cas = if prior.is_null() {
-            Some(self.creation_cas(vault, &mount, &name).await?)
+            Some(self.creation_cas(&vault, &mount, &name).await?)
         } else if prior.attr("rendered").as_str() != Some(content.rendered.as_str()) {
             Some(version_of(prior))
         } else {
@@ -404,7 +404,7 @@ impl SparkProfile {
         set_content(&mut state, &content);
         // The data is written from here on: if metadata fails, record it rather than lose it.
         if let Err(diagnostics) = self
-            .sync_metadata(vault, (&mount, &name), prior, &state)
+            .sync_metadata(&vault, (&mount, &name), prior, &state)
             .await
         {
             return Err(ApplyError {
