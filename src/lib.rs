@@ -17,6 +17,7 @@ pub mod plugin;
 pub mod provider;
 pub mod resources;
 pub mod rules;
+pub mod secret;
 pub mod spark;
 pub mod tf;
 pub mod vault;

@@ -8,30 +8,7 @@ use std::path::PathBuf;
 
 use super::KubeError;
 
-/// A string that must never be shown: a bearer token.
-///
-/// `Debug` prints `Secret(<redacted>)`, there is no `Display`, and the value is reached only
-/// through [`Secret::expose`], so it cannot slip into a log line or an error by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret value, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+pub use crate::secret::Secret;
 
 /// The provider's `kubernetes { … }` block, validated but not yet resolved.
 ///
