@@ -4,6 +4,7 @@
 #               acceptance tests (real terraform, real OpenBao); nothing is skipped
 #   make lint   rustfmt check and clippy with warnings as errors
 #   make demo   build the provider and apply examples/quickstart against a local OpenBao
+#   make bench  time no-change plans against Terraform's floor; figures go to docs/PERFORMANCE.md
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -13,7 +14,7 @@ CARGO ?= cargo
 # Where scripts/install-openbao.sh puts the server; the Vault tests start it from here.
 export KONOHA_BAO_BIN ?= $(CURDIR)/.venv/bin/bao
 
-.PHONY: test lint demo check-tools
+.PHONY: test lint demo bench check-tools
 
 check-tools:
 	scripts/check-tools.sh
@@ -32,3 +33,6 @@ lint:
 
 demo:
 	scripts/demo.sh
+
+bench:
+	scripts/bench.sh
