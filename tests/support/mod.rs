@@ -22,6 +22,8 @@
 // harness API, not items exported from the test crate. Test code may panic on broken setup.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cluster;
+pub mod envtest;
 pub mod kube_double;
 pub mod openbao;
 pub mod provider;
