@@ -14,7 +14,7 @@ use super::resource::{
     PlanRequest, Provider, ReadRequest, Resource, UpdateRequest,
 };
 use super::schema::{Block, Schema};
-use crate::tf::{AttributePath, Diagnostic, Diagnostics, PathStep, Value};
+use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 
 /// Every schema a provider offers.
 #[derive(Debug, Clone)]
@@ -52,7 +52,8 @@ pub struct Server {
     resources: BTreeMap<String, Arc<dyn Resource>>,
     data_sources: BTreeMap<String, Arc<dyn DataSource>>,
     schemas: Schemas,
-    stop: CancellationToken,
+    /// Cancelled by `Stop`, then replaced, so that work started afterwards runs normally.
+    stop: std::sync::Mutex<CancellationToken>,
 }
 
 impl std::fmt::Debug for Server {
@@ -96,7 +97,7 @@ impl Server {
             resources,
             data_sources,
             schemas,
-            stop: CancellationToken::new(),
+            stop: std::sync::Mutex::new(CancellationToken::new()),
         }
     }
 
@@ -129,14 +130,22 @@ impl Server {
 
     fn context(&self) -> Context {
         Context {
-            stop: self.stop.child_token(),
+            stop: self
+                .stop
+                .lock()
+                .map(|token| token.child_token())
+                .unwrap_or_default(),
         }
     }
 
-    /// Terraform's `Stop`: cancels in-flight work. Later calls get a fresh token, since Terraform
-    /// may go on to other operations (it does not after an interrupt, but nothing forbids it).
+    /// Terraform's `Stop`: cancels the work in flight. A provider serving several Terraform
+    /// commands (`--debug`, reattached tests) goes on to the next one, so later work gets a
+    /// fresh token.
     pub fn stop(&self) {
-        self.stop.cancel();
+        if let Ok(mut token) = self.stop.lock() {
+            token.cancel();
+            *token = CancellationToken::new();
+        }
     }
 
     /// Checks the provider block.
@@ -439,7 +448,7 @@ fn first_unknown(value: &Value, at: AttributePath) -> Option<AttributePath> {
             .find_map(|(i, v)| first_unknown(v, at.clone().push_index(i as i64))),
         Value::Map(entries) => entries
             .iter()
-            .find_map(|(k, v)| first_unknown(v, at.clone().push_step(k))),
+            .find_map(|(k, v)| first_unknown(v, at.clone().push_attr(k))),
         _ => None,
     }
 }
@@ -453,7 +462,7 @@ fn first_mismatch(planned: &Value, actual: &Value, at: AttributePath) -> Option<
             .enumerate()
             .find_map(|(i, (p, a))| first_mismatch(p, a, at.clone().push_index(i as i64))),
         (Value::Map(p), Value::Map(a)) if p.len() == a.len() => p.iter().find_map(|(k, pv)| {
-            let path = at.clone().push_step(k);
+            let path = at.clone().push_attr(k);
             match a.get(k) {
                 Some(av) => first_mismatch(pv, av, path),
                 None => Some(path),
@@ -461,19 +470,6 @@ fn first_mismatch(planned: &Value, actual: &Value, at: AttributePath) -> Option<
         }),
         (p, a) if p == a => None,
         _ => Some(at),
-    }
-}
-
-trait PushStep {
-    fn push_step(self, key: &str) -> Self;
-}
-
-impl PushStep for AttributePath {
-    /// Attribute steps for object keys; the distinction from map keys only affects how the path
-    /// prints, which is all these post-check paths are for.
-    fn push_step(mut self, key: &str) -> Self {
-        self.0.push(PathStep::Attribute(key.to_owned()));
-        self
     }
 }
 
@@ -487,4 +483,54 @@ fn unknown_type(kind: &str, type_name: &str) -> Diagnostics {
 
 fn codec_bug(what: &str, err: crate::tf::CodecError) -> Diagnostics {
     Diagnostic::provider_bug(format!("Unable to decode the {what}"), err).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::{ConfigureRequest, Schema};
+
+    struct Empty;
+
+    #[async_trait::async_trait]
+    impl Provider for Empty {
+        fn schema(&self) -> Schema {
+            Schema::new(Block::new("empty"))
+        }
+        async fn configure(&self, _: ConfigureRequest) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+        fn resources(&self) -> Vec<Arc<dyn Resource>> {
+            Vec::new()
+        }
+        fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn stop_cancels_work_in_flight_but_not_work_started_later() {
+        let server = Server::new(Arc::new(Empty));
+        let in_flight = server.context();
+        server.stop();
+        assert!(in_flight.stop.is_cancelled());
+        assert!(!server.context().stop.is_cancelled());
+    }
+
+    #[test]
+    fn applied_state_must_be_known_and_match_the_plan() {
+        let planned = Value::object([("a", Value::string("x")), ("b", Value::Unknown)]);
+        let good = Value::object([("a", Value::string("x")), ("b", Value::int(1))]);
+        assert_eq!(check_applied(&good, &planned), None);
+        let unknown = Value::object([("a", Value::string("x")), ("b", Value::Unknown)]);
+        assert!(
+            check_applied(&unknown, &planned)
+                .is_some_and(|d| d.detail.contains("b is still unknown"))
+        );
+        let changed = Value::object([("a", Value::string("y")), ("b", Value::int(1))]);
+        assert!(
+            check_applied(&changed, &planned)
+                .is_some_and(|d| d.detail.contains("value of a differs"))
+        );
+    }
 }
