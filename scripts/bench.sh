@@ -73,10 +73,11 @@ done >"$work/floor/main.tf"
 # Median wall time of `runs` no-change plans, in milliseconds.
 median_plan_ms() {
     local dir="$1" times=()
+    shift
     for _ in $(seq 1 "$runs"); do
         local start end
         start=$(date +%s%N)
-        (cd "$dir" && terraform plan -detailed-exitcode >/dev/null)
+        (cd "$dir" && terraform plan -detailed-exitcode "$@" >/dev/null)
         end=$(date +%s%N)
         times+=($(((end - start) / 1000000)))
     done
@@ -86,6 +87,7 @@ median_plan_ms() {
 : >"$work/rss.txt"
 konoha_ms=$(median_plan_ms "$work/konoha")
 floor_ms=$(median_plan_ms "$work/floor")
+norefresh_ms=$(median_plan_ms "$work/konoha" -refresh=false)
 peak_kib=$(sort -n "$work/rss.txt" | tail -n 1)
 
 # Start-up: from exec to the handshake line, median of `runs`, with a client certificate like
@@ -113,6 +115,7 @@ cat <<TABLE
 | measure | value |
 |---|---|
 | no-change \`terraform plan\`, $count \`konoha_spark_profile\` (median of $runs) | ${konoha_ms} ms |
+| the same with \`-refresh=false\` (no Vault reads) | ${norefresh_ms} ms |
 | no-change \`terraform plan\`, $count \`terraform_data\` (Terraform's floor) | ${floor_ms} ms |
 | provider start to handshake line (median of $runs, with mutual TLS set up) | ${handshake_ms} ms |
 | provider peak resident memory, any process during the plans | $((peak_kib / 1024)) MiB |
