@@ -1,10 +1,10 @@
 //! `konoha_kyuubi_server`: one Apache Kyuubi server on Kubernetes, reconciled with server-side
 //! apply and restarted by a rolling update exactly when its settings or its Spark profile change.
 //!
-//! The file reads top to bottom: schema, validation and planning (pure), then create, read,
-//! update, delete and import (Kubernetes I/O). Rendering the objects and judging rollouts are
-//! the Kyuubi domain's (`crate::kyuubi`); comparing live objects is `kyuubi_model`'s; waiting is
-//! `rollout_wait`'s.
+//! The file reads top to bottom: validation and planning (pure), then create, read, update,
+//! delete and import (Kubernetes I/O). The schema is `kyuubi_schema`'s; rendering the objects and
+//! judging rollouts are the Kyuubi domain's (`crate::kyuubi`); comparing live objects is
+//! `kyuubi_model`'s; waiting is `rollout_wait`'s.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +20,8 @@ use super::remote_error;
 use super::rollout_wait::{RolloutOutcome, wait_for_rollout};
 use crate::framework::timeouts::{self, Operation};
 use crate::framework::{
-    Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
-    PlanRequest, ReadRequest, Resource, Schema, UpdateRequest, plan,
+    Applied, ApplyError, Block, Context, CreateRequest, DeleteRequest, PlanRequest, ReadRequest,
+    Resource, Schema, UpdateRequest, plan,
 };
 use crate::kube::{KubeClient, KubeError, ObjectRef};
 use crate::kyuubi::{self, ServerSettings, ShareLevel};
@@ -44,189 +44,11 @@ impl KyuubiServer {
     }
 
     fn block() -> Block {
-        Block::new(
-            "One Apache Kyuubi server on Kubernetes: a Deployment with its Service, ConfigMap, \
-             ServiceAccounts and RBAC, applied with server-side apply under the field manager \
-             `konoha`. Every Spark engine it starts gets the referenced Spark profile's settings; \
-             a change of the profile or of the server's settings rolls the Deployment, and \
-             nothing else does.",
-        )
-        .attribute(Attribute::string("name").required().force_new().description(
-            "The server's name: names the Deployment, Service and the other objects. A DNS-1035 \
-             label of at most 49 characters. Changing it replaces the server.",
-        ))
-        .attribute(Attribute::string("namespace").default(kyuubi::constants::DEFAULT_NAMESPACE).force_new().description(
-            "The namespace the server runs in; it must exist. Changing it replaces the server.",
-        ))
-        .attribute(Attribute::string("image").required().description(
-            "The Kyuubi container image, e.g. `apache/kyuubi:1.10.2-spark`. A change rolls the pods.",
-        ))
-        .attribute(Attribute::int("replicas").default(1i64).description(
-            "Server pods. More than 1 needs the `ha` block: without shared discovery each pod \
-             would be a separate server with its own engines.",
-        ))
-        .attribute(Attribute::string("share_level").default("USER").description(
-            "`kyuubi.engine.share.level`: `USER` (one engine per authenticated user), \
-             `CONNECTION` (one per connection), `GROUP` (one per primary group), `SERVER_LOCAL` \
-             (one per server pod) or `SERVER` (one for every server sharing the `ha` namespace).",
-        ))
-        .attribute(Attribute::int("thrift_binary_port").default(10009i64).description(
-            "The Thrift binary (HiveServer2-compatible, JDBC) port, on the container and the Service.",
-        ))
-        .attribute(Attribute::int("rest_port").default(10099i64).description(
-            "The REST API port, on the container and the Service.",
-        ))
-        .attribute(Attribute::int("thrift_http_port").optional().description(
-            "The Thrift HTTP port; the frontend is off when unset.",
-        ))
-        .attribute(Attribute::string("service_type").default("ClusterIP").description(
-            "The Service's type: `ClusterIP`, `NodePort` or `LoadBalancer`.",
-        ))
-        .attribute(Attribute::string("spark_profile").required().description(
-            "The Spark profile the server's engines run with: a `konoha_spark_profile`'s `ref` \
-             (`<mount>/<name>@sha256:<hex>`). Its hash is on the pod template, so a profile \
-             change rolls the server.",
-        ))
-        .attribute(Attribute::string("delivery").default("vault-agent").description(
-            "How the profile reaches `/etc/kyuubi/spark.env`: `vault-agent` (the Vault Agent \
-             injector renders it from Vault; configure `vault_agent`) or `kubernetes-secret` \
-             (the provider copies it from Vault into a Secret at apply time, after checking it \
-             against the `ref`'s hash).",
-        ))
-        .block(NestedBlock::single(
-            "vault_agent",
-            Block::new("The Vault Agent injector's settings, for `delivery = \"vault-agent\"`.")
-                .attribute(Attribute::string("role").required().description(
-                    "The Vault Kubernetes-auth role the injector logs in with.",
-                ))
-                .attribute(Attribute::string("auth_path").optional().description(
-                    "The Kubernetes auth method's path, when not `auth/kubernetes`.",
-                ))
-                .attribute(Attribute::string("annotation_prefix").default(kyuubi::constants::VAULT_ANNOTATION_PREFIX).description(
-                    "The injector's annotation prefix: `vault.hashicorp.com`, or \
-                     `openbao.openbao.org` for OpenBao's injector.",
-                ))
-                .attribute(Attribute::bool("pre_populate").default(true).description(
-                    "Render the file once before Kyuubi starts, with no sidecar: the file changes \
-                     only with a new pod, which a profile change brings.",
-                )),
-        ))
-        .block(NestedBlock::single(
-            "engine",
-            Block::new("Where and how the Spark engines (drivers and executors) run.")
-                .attribute(Attribute::string("namespace").optional().description(
-                    "The engines' namespace. Defaults to the server's.",
-                ))
-                .attribute(Attribute::string("service_account").optional().description(
-                    "The Spark drivers' ServiceAccount. Defaults to `<name>-spark`, which the \
-                     provider creates with the RBAC a driver needs.",
-                ))
-                .attribute(Attribute::string("image").optional().description(
-                    "The Spark image for drivers and executors (`spark.kubernetes.container.image`).",
-                ))
-                .attribute(Attribute::string("file_upload_path").optional().description(
-                    "`spark.kubernetes.file.upload.path`, e.g. an S3 URL, for files sessions add.",
-                ))
-                .attribute(Attribute::string("idle_timeout").optional().description(
-                    "How long an idle engine lives (`kyuubi.session.engine.idle.timeout`), an \
-                     ISO-8601 duration such as `PT30M`.",
-                ))
-                .attribute(Attribute::string("initialize_timeout").optional().description(
-                    "How long an engine may take to start \
-                     (`kyuubi.session.engine.initialize.timeout`), e.g. `PT3M`.",
-                )),
-        ))
-        .block(NestedBlock::single(
-            "metrics",
-            Block::new("Kyuubi's Prometheus metrics reporter.")
-                .attribute(Attribute::bool("enabled").default(true).description(
-                    "Serve metrics and annotate the pods for Prometheus scraping.",
-                ))
-                .attribute(Attribute::int("port").default(10019i64).description(
-                    "The metrics port, on the container and the Service.",
-                )),
-        ))
-        .attribute(Attribute::string_map("kyuubi_conf").optional().description(
-            "Further `kyuubi.*` settings for `kyuubi-defaults.conf`. Keys the provider sets \
-             (share level, ports, protocols, namespace, HA, metrics) are refused: use their \
-             arguments.",
-        ))
-        .block(NestedBlock::single(
-            "ha",
-            Block::new("Shared discovery (ZooKeeper) for more than one server pod.")
-                .attribute(Attribute::string("addresses").required().description(
-                    "`kyuubi.ha.addresses`, e.g. `zk-0.zk:2181,zk-1.zk:2181`.",
-                ))
-                .attribute(Attribute::string("namespace").optional().description(
-                    "`kyuubi.ha.namespace`. Defaults to `kyuubi-<namespace>-<name>`, so that two \
-                     servers never share engines by accident.",
-                )),
-        ))
-        .block(NestedBlock::single(
-            "resources",
-            Block::new("CPU and memory for the server container (not the engines).")
-                .attribute(Attribute::string("requests_cpu").optional().description("CPU request, a Kubernetes quantity."))
-                .attribute(Attribute::string("requests_memory").optional().description("Memory request, e.g. `2Gi`."))
-                .attribute(Attribute::string("limits_cpu").optional().description("CPU limit."))
-                .attribute(Attribute::string("limits_memory").optional().description("Memory limit.")),
-        ))
-        .attribute(Attribute::string_map("labels").optional().description(
-            "Extra labels on every object; the `app.kubernetes.io/*` labels are the provider's.",
-        ))
-        .attribute(Attribute::bool("restart_engines").default(false).description(
-            "After a rollout that changed the profile or the settings, delete this server's Spark \
-             driver pods, so that no engine keeps the old settings. Otherwise shared engines \
-             (share levels other than `CONNECTION`) keep them until they idle out, and apply \
-             says so in a warning.",
-        ))
-        .attribute(Attribute::bool("wait_for_rollout").default(true).description(
-            "Wait until the rollout is complete (the rules of `kubectl rollout status`); a rollout \
-             that fails or times out fails the apply and is not recorded as done.",
-        ))
-        .attribute(Attribute::bool("force_conflicts").default(false).description(
-            "Take over fields another field manager owns. Without it, such a conflict fails the \
-             apply and names the other manager.",
-        ))
-        .attribute(Attribute::int("progress_deadline_seconds").default(600i64).description(
-            "The Deployment's `progressDeadlineSeconds`: after this long without progress the \
-             rollout counts as failed and apply stops waiting.",
-        ))
-        .block(timeouts::block("10m"))
-        .attribute(Attribute::string("id").computed().description("`<namespace>/<name>`; also the import ID."))
-        .attribute(Attribute::string("jdbc_url").computed().description(
-            "`jdbc:kyuubi://<name>.<namespace>.svc.cluster.local:<thrift_binary_port>/`, for JDBC \
-             clients and dbt inside the cluster. Known at plan time.",
-        ))
-        .attribute(Attribute::string("rest_url").computed().description(
-            "The REST API's base URL inside the cluster. Known at plan time.",
-        ))
-        .attribute(Attribute::string("config_sha256").computed().description(
-            "The hash of the server's configuration, carried by the pod template as \
-             `konoha.io/config-sha256`. Known at plan time.",
-        ))
-        .attribute(Attribute::int("observed_generation").computed().description(
-            "The Deployment generation the cluster last rolled out.",
-        ))
-        .attribute(Attribute::int("ready_replicas").computed().description(
-            "Ready server pods at the last read.",
-        ))
+        super::kyuubi_schema::server_block()
     }
 
     fn argument_names() -> Vec<String> {
-        let block = Self::block();
-        block
-            .attributes
-            .iter()
-            .filter(|a| a.required || a.optional)
-            .map(|a| a.name.clone())
-            .chain(
-                block
-                    .blocks
-                    .iter()
-                    .filter(|b| b.name != "timeouts")
-                    .map(|b| b.name.clone()),
-            )
-            .collect()
+        super::kyuubi_schema::argument_names()
     }
 }
 

@@ -5,10 +5,11 @@
 //! - [`profile_model`]: conversions between Terraform values and the Spark domain's types,
 //!   shared by both;
 //! - [`kyuubi_server`]: `konoha_kyuubi_server`, a Kyuubi server on Kubernetes, with
-//!   [`kyuubi_model`] (conversions, drift comparison) and [`rollout_wait`] (waiting on the
+//!   [`kyuubi_schema`] (its schema), [`kyuubi_model`] (conversions, drift comparison) and [`rollout_wait`] (waiting on the
 //!   cluster), and its data source [`kyuubi_server_data`].
 
 pub mod kyuubi_model;
+pub mod kyuubi_schema;
 pub mod kyuubi_server;
 pub mod kyuubi_server_data;
 pub mod profile_model;
