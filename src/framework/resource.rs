@@ -128,7 +128,8 @@ pub trait Resource: Send + Sync {
     fn schema(&self) -> Schema;
 
     /// Checks across attributes, beyond what attribute validators do. Runs at `terraform
-    /// validate` and before every plan; values may be unknown. No I/O.
+    /// validate` and before every plan; values may be unknown. The framework has filled in
+    /// attribute defaults, so cross-checks see the values the plan will hold. No I/O.
     fn validate_config(&self, _config: &Value) -> Diagnostics {
         Diagnostics::new()
     }

@@ -170,14 +170,19 @@ impl Server {
         }
     }
 
-    /// Checks a resource's configuration: attribute validators, then the resource's own checks.
+    /// Checks a resource's configuration: attribute validators on what was written, then the
+    /// resource's own checks on the configuration with defaults filled in, since cross-checks
+    /// (a request no larger than a limit, say) must see the values the plan will hold.
     pub fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
         let resource = match self.resource(type_name) {
             Ok(r) => r,
             Err(diags) => return diags,
         };
-        let mut diags = validate_attributes(&self.schemas.resources[type_name].block, config);
-        diags.extend(resource.validate_config(config));
+        let block = &self.schemas.resources[type_name].block;
+        let mut diags = validate_attributes(block, config);
+        let mut with_defaults = config.clone();
+        plan::apply_defaults(block, config, &mut with_defaults);
+        diags.extend(resource.validate_config(&with_defaults));
         diags
     }
 
@@ -506,6 +511,81 @@ mod tests {
         fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
             Vec::new()
         }
+    }
+
+    /// A resource whose own check reports the `count` it was shown.
+    struct Counted;
+
+    #[async_trait::async_trait]
+    impl Resource for Counted {
+        fn type_name(&self) -> &'static str {
+            "test_counted"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new(
+                Block::new("t").attribute(crate::framework::Attribute::int("count").default(4i64)),
+            )
+        }
+        fn validate_config(&self, config: &Value) -> Diagnostics {
+            Diagnostic::warning("saw", format!("{:?}", config.attr("count"))).into()
+        }
+        async fn create(
+            &self,
+            _: CreateRequest,
+        ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
+            Err(Diagnostics::new().into())
+        }
+        async fn read(&self, _: ReadRequest) -> Result<Option<Value>, Diagnostics> {
+            Ok(None)
+        }
+        async fn update(
+            &self,
+            _: UpdateRequest,
+        ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
+            Err(Diagnostics::new().into())
+        }
+        async fn delete(&self, _: DeleteRequest) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+    }
+
+    struct WithCounted;
+
+    #[async_trait::async_trait]
+    impl Provider for WithCounted {
+        fn schema(&self) -> Schema {
+            Schema::new(Block::new("p"))
+        }
+        async fn configure(&self, _: ConfigureRequest) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+        fn resources(&self) -> Vec<Arc<dyn Resource>> {
+            vec![Arc::new(Counted)]
+        }
+        fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn resource_checks_see_defaults_and_written_values() {
+        let server = Server::new(Arc::new(WithCounted));
+        let seen = |config: Value| {
+            let diags = server.validate_resource_config("test_counted", &config);
+            diags.iter().map(|d| d.detail.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            seen(Value::object([("count", Value::Null)])),
+            ["Number(Int(4))"]
+        );
+        assert_eq!(
+            seen(Value::object([("count", Value::int(7))])),
+            ["Number(Int(7))"]
+        );
+        assert_eq!(
+            seen(Value::object([("count", Value::Unknown)])),
+            ["Unknown"]
+        );
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! description that feeds Terraform and `docs/`. The resource's behaviour is in
 //! [`super::kyuubi_server`].
 
+use std::sync::LazyLock;
+
 use crate::framework::timeouts;
 use crate::framework::{Attribute, Block, NestedBlock};
 use crate::kyuubi;
+use crate::tf::Type;
 
 /// The resource's block.
 pub(crate) fn server_block() -> Block {
@@ -176,21 +179,30 @@ pub(crate) fn server_block() -> Block {
     ))
 }
 
+/// The resource's value type, built once: apply and read need it for the arguments annotation.
+pub(crate) fn value_type() -> &'static Type {
+    static TYPE: LazyLock<Type> = LazyLock::new(|| server_block().value_type());
+    &TYPE
+}
+
 /// The names of the arguments (what the configuration may set), as recorded in the arguments
-/// annotation; `timeouts` is left out, since it says how to wait, not what to run.
-pub(crate) fn argument_names() -> Vec<String> {
-    let block = server_block();
-    block
-        .attributes
-        .iter()
-        .filter(|a| a.required || a.optional)
-        .map(|a| a.name.clone())
-        .chain(
-            block
-                .blocks
-                .iter()
-                .filter(|b| b.name != "timeouts")
-                .map(|b| b.name.clone()),
-        )
-        .collect()
+/// annotation; `timeouts` is left out, since it says how to wait, not what to run. Built once.
+pub(crate) fn argument_names() -> &'static [String] {
+    static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let block = server_block();
+        block
+            .attributes
+            .iter()
+            .filter(|a| a.required || a.optional)
+            .map(|a| a.name.clone())
+            .chain(
+                block
+                    .blocks
+                    .iter()
+                    .filter(|b| b.name != "timeouts")
+                    .map(|b| b.name.clone()),
+            )
+            .collect()
+    });
+    &NAMES
 }

@@ -15,13 +15,14 @@ use serde_json::Value as Json;
 use super::kyuubi_model::{
     ARGUMENTS_ANNOTATION, arguments_json, first_difference, server_input, state_from_arguments,
 };
+use super::kyuubi_schema;
 use super::profile_model::attribute_path;
 use super::remote_error;
 use super::rollout_wait::{RolloutOutcome, wait_for_rollout};
 use crate::framework::timeouts::{self, Operation};
 use crate::framework::{
     Applied, ApplyError, Block, Context, CreateRequest, DeleteRequest, PlanRequest, ReadRequest,
-    Resource, Schema, UpdateRequest, plan,
+    Resource, Schema, UpdateRequest,
 };
 use crate::kube::{KubeClient, KubeError, ObjectRef};
 use crate::kyuubi::{self, ServerSettings, ShareLevel};
@@ -45,10 +46,6 @@ impl KyuubiServer {
 
     fn block() -> Block {
         super::kyuubi_schema::server_block()
-    }
-
-    fn argument_names() -> Vec<String> {
-        super::kyuubi_schema::argument_names()
     }
 }
 
@@ -88,8 +85,11 @@ fn desired_objects(
     state: &Value,
     profile_env: Option<&str>,
 ) -> Vec<kyuubi::manifests::Object> {
-    let ty = KyuubiServer::block().value_type();
-    let arguments = arguments_json(state, &ty, &KyuubiServer::argument_names());
+    let arguments = arguments_json(
+        state,
+        kyuubi_schema::value_type(),
+        kyuubi_schema::argument_names(),
+    );
     let mut objects = kyuubi::manifests::render_objects(settings, profile_env);
     for object in objects.iter_mut().filter(|o| o.kind == "Deployment") {
         if let Some(metadata) = object
@@ -360,9 +360,7 @@ impl Resource for KyuubiServer {
     }
 
     fn validate_config(&self, config: &Value) -> Diagnostics {
-        let mut with_defaults = config.clone();
-        plan::apply_defaults(&Self::block(), config, &mut with_defaults);
-        kyuubi::validate(&server_input(&with_defaults))
+        kyuubi::validate(&server_input(config))
             .into_iter()
             .map(|v| {
                 Diagnostic::error("Invalid Kyuubi server setting", v.message)
@@ -480,7 +478,7 @@ impl Resource for KyuubiServer {
                     format!("No Deployment {namespace}/{name}."),
                 )
             })?;
-        let mut state = state_from_arguments(&deployment, &Self::block().value_type()).ok_or_else(|| {
+        let mut state = state_from_arguments(&deployment, kyuubi_schema::value_type()).ok_or_else(|| {
             Diagnostic::error(
                 "Not a konoha Kyuubi server",
                 format!("Deployment {namespace}/{name} has no {ARGUMENTS_ANNOTATION} annotation: it was not created by this provider."),

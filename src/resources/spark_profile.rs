@@ -13,7 +13,7 @@ use super::profile_model::{attribute_path, profile_input};
 use super::{invalid_setting, remote_error};
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
-    PlanRequest, ReadRequest, Resource, Schema, UpdateRequest, plan,
+    PlanRequest, ReadRequest, Resource, Schema, UpdateRequest,
 };
 use crate::provider::Clients;
 use crate::spark;
@@ -428,11 +428,7 @@ impl Resource for SparkProfile {
     }
 
     fn validate_config(&self, config: &Value) -> Diagnostics {
-        // The domain's cross-checks (request ≤ limit, min ≤ initial ≤ max) must see the
-        // defaults the plan will hold, so validate the configuration with them filled in.
-        let mut with_defaults = config.clone();
-        plan::apply_defaults(&Self::block(), config, &mut with_defaults);
-        spark::validate(&profile_input(&with_defaults))
+        spark::validate(&profile_input(config))
             .into_iter()
             .map(|v| invalid_setting(attribute_path(&v.path), v.message))
             .collect()
