@@ -3,7 +3,8 @@
 //! An [`Attribute`] carries everything the framework needs to validate and plan it: its type,
 //! whether it is required, optional or computed, its default, whether a change forces
 //! replacement, its validators, and the description that feeds both Terraform and `docs/`.
-//! Converting a schema to the wire lives in `plugin::convert`.
+//! A number attribute also carries its [`NumberKind`], so that a whole-number attribute refuses
+//! a fraction however it is declared. Converting a schema to the wire lives in `plugin::convert`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -162,6 +163,39 @@ impl NestedBlock {
     }
 }
 
+/// Which numbers a number attribute holds. Terraform's numbers are arbitrary-precision
+/// decimals; the kind says which of them the provider can honour exactly, and the framework
+/// refuses the others at validation, before a resource sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberKind {
+    /// A whole number in `min..=max`.
+    Whole {
+        /// The smallest value allowed.
+        min: i64,
+        /// The largest value allowed.
+        max: i64,
+    },
+    /// Any finite number, fractions included.
+    Fractional,
+}
+
+impl NumberKind {
+    /// The range a whole-number attribute has unless narrowed: 32-bit signed, the width of
+    /// every integer setting in Spark, Kyuubi's configuration and a Kubernetes `int32` field.
+    pub const DEFAULT_WHOLE: NumberKind = NumberKind::Whole {
+        min: i32::MIN as i64,
+        max: i32::MAX as i64,
+    };
+
+    /// What a valid value looks like, completing "must be …".
+    pub fn description(&self) -> String {
+        match *self {
+            NumberKind::Whole { min, max } => format!("a whole number from {min} to {max}"),
+            NumberKind::Fractional => "a finite number".to_owned(),
+        }
+    }
+}
+
 /// One attribute of a block.
 #[derive(Clone)]
 pub struct Attribute {
@@ -169,6 +203,8 @@ pub struct Attribute {
     pub name: String,
     /// Its type.
     pub ty: Type,
+    /// For a number attribute, which numbers it holds; `None` for other types.
+    pub number: Option<NumberKind>,
     /// What it means, in Markdown: shown by Terraform tooling and rendered into `docs/`.
     pub description: String,
     /// The configuration must set it.
@@ -194,6 +230,7 @@ impl std::fmt::Debug for Attribute {
         f.debug_struct("Attribute")
             .field("name", &self.name)
             .field("ty", &self.ty)
+            .field("number", &self.number)
             .field("required", &self.required)
             .field("optional", &self.optional)
             .field("computed", &self.computed)
@@ -209,6 +246,7 @@ impl Attribute {
         Self {
             name: name.into(),
             ty,
+            number: None,
             description: String::new(),
             required: false,
             optional: false,
@@ -226,9 +264,23 @@ impl Attribute {
         Self::new(name, Type::String)
     }
 
-    /// A number attribute holding whole numbers.
+    /// A number attribute holding whole numbers, 32-bit signed unless [`Attribute::range`]
+    /// narrows it. A fraction, a non-finite value or one outside the range is refused at
+    /// validation with the attribute's path.
     pub fn int(name: impl Into<String>) -> Self {
-        Self::new(name, Type::Number)
+        Self {
+            number: Some(NumberKind::DEFAULT_WHOLE),
+            ..Self::new(name, Type::Number)
+        }
+    }
+
+    /// A number attribute that may hold fractions. Use it only for a value that is
+    /// legitimately fractional; counts, sizes, ports and versions are [`Attribute::int`].
+    pub fn fractional(name: impl Into<String>) -> Self {
+        Self {
+            number: Some(NumberKind::Fractional),
+            ..Self::new(name, Type::Number)
+        }
     }
 
     /// A bool attribute.
@@ -239,6 +291,13 @@ impl Attribute {
     /// A `map(string)` attribute.
     pub fn string_map(name: impl Into<String>) -> Self {
         Self::new(name, Type::map(Type::String))
+    }
+
+    /// A whole number in `min..=max`, instead of the default 32-bit range.
+    #[must_use]
+    pub fn range(mut self, min: i64, max: i64) -> Self {
+        self.number = Some(NumberKind::Whole { min, max });
+        self
     }
 
     /// The configuration must set it.
@@ -328,6 +387,20 @@ mod tests {
         assert_eq!(attrs["a"], Type::String);
         assert!(matches!(attrs["one"], Type::Object(_)));
         assert!(matches!(attrs["many"], Type::List(_)));
+    }
+
+    #[test]
+    fn ints_are_whole_32_bit_numbers_unless_narrowed() {
+        assert_eq!(Attribute::int("n").number, Some(NumberKind::DEFAULT_WHOLE));
+        assert_eq!(
+            Attribute::int("port").range(1, 65535).number,
+            Some(NumberKind::Whole { min: 1, max: 65535 })
+        );
+        assert_eq!(
+            Attribute::fractional("ratio").number,
+            Some(NumberKind::Fractional)
+        );
+        assert_eq!(Attribute::string("s").number, None);
     }
 
     #[test]

@@ -150,8 +150,8 @@ impl Server {
 
     /// Checks the provider block.
     pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
-        let mut diags = validate_attributes(&self.schemas.provider.block, config);
-        diags.extend(self.provider.validate_config(config));
+        let (mut diags, checked) = validate_attributes(&self.schemas.provider.block, config);
+        diags.extend(self.provider.validate_config(&checked));
         diags
     }
 
@@ -179,9 +179,9 @@ impl Server {
             Err(diags) => return diags,
         };
         let block = &self.schemas.resources[type_name].block;
-        let mut diags = validate_attributes(block, config);
-        let mut with_defaults = config.clone();
-        plan::apply_defaults(block, config, &mut with_defaults);
+        let (mut diags, checked) = validate_attributes(block, config);
+        let mut with_defaults = checked.clone();
+        plan::apply_defaults(block, &checked, &mut with_defaults);
         diags.extend(resource.validate_config(&with_defaults));
         diags
     }
@@ -191,8 +191,9 @@ impl Server {
         let Some(source) = self.data_sources.get(type_name) else {
             return unknown_type("data source", type_name);
         };
-        let mut diags = validate_attributes(&self.schemas.data_sources[type_name].block, config);
-        diags.extend(source.validate_config(config));
+        let (mut diags, checked) =
+            validate_attributes(&self.schemas.data_sources[type_name].block, config);
+        diags.extend(source.validate_config(&checked));
         diags
     }
 
@@ -397,31 +398,48 @@ impl Server {
     }
 }
 
-/// Runs every attribute's validators over `config`, descending into nested blocks.
-fn validate_attributes(block: &Block, config: &Value) -> Diagnostics {
+/// Runs every attribute's number check and validators over `config`, descending into nested
+/// blocks. Returns the problems and a copy of `config` in which every value that has one reads
+/// as unknown, for the resource's own checks: those skip what they cannot judge yet, so each
+/// problem is reported once, at the attribute, and no bad number reaches a resource's decoding.
+fn validate_attributes(block: &Block, config: &Value) -> (Diagnostics, Value) {
     let mut diags = Diagnostics::new();
-    walk_validate(block, config, &AttributePath::root(), &mut diags);
-    diags
+    let mut checked = config.clone();
+    walk_validate(block, &mut checked, &AttributePath::root(), &mut diags);
+    (diags, checked)
 }
 
-fn walk_validate(block: &Block, config: &Value, at: &AttributePath, diags: &mut Diagnostics) {
+fn walk_validate(block: &Block, config: &mut Value, at: &AttributePath, diags: &mut Diagnostics) {
     for attribute in &block.attributes {
         let path = at.clone().push_attr(&attribute.name);
-        for d in super::validators::run(&attribute.validators, config.attr(&attribute.name), &path)
+        let value = config.attr(&attribute.name);
+        let found: Vec<Diagnostic> = match attribute
+            .number
+            .and_then(|kind| super::validators::check_number(kind, value, &path))
         {
-            diags.push(d);
+            Some(d) => vec![d],
+            None => super::validators::run(&attribute.validators, value, &path),
+        };
+        if !found.is_empty() {
+            config.set_attr(&attribute.name, Value::Unknown);
+            for d in found {
+                diags.push(d);
+            }
         }
     }
     for nested in &block.blocks {
         let path = at.clone().push_attr(&nested.name);
-        match config.attr(&nested.name) {
-            Value::List(items) => {
-                for (i, item) in items.iter().enumerate() {
+        let Some(entries) = config.as_map_mut() else {
+            return;
+        };
+        match entries.get_mut(&nested.name) {
+            Some(Value::List(items)) => {
+                for (i, item) in items.iter_mut().enumerate() {
                     let path = path.clone().push_index(i as i64);
                     walk_validate(&nested.block, item, &path, diags);
                 }
             }
-            object @ Value::Map(_) => walk_validate(&nested.block, object, &path, diags),
+            Some(object @ Value::Map(_)) => walk_validate(&nested.block, object, &path, diags),
             _ => {}
         }
     }
@@ -522,8 +540,14 @@ mod tests {
             "test_counted"
         }
         fn schema(&self) -> Schema {
+            use crate::framework::{Attribute, NestedBlock};
             Schema::new(
-                Block::new("t").attribute(crate::framework::Attribute::int("count").default(4i64)),
+                Block::new("t")
+                    .attribute(Attribute::int("count").default(4i64))
+                    .block(NestedBlock::single(
+                        "limits",
+                        Block::new("l").attribute(Attribute::int("port").range(1, 65535)),
+                    )),
             )
         }
         fn validate_config(&self, config: &Value) -> Diagnostics {
@@ -586,6 +610,35 @@ mod tests {
             seen(Value::object([("count", Value::Unknown)])),
             ["Unknown"]
         );
+    }
+
+    #[test]
+    fn bad_numbers_are_refused_at_their_path_and_hidden_from_the_resource() {
+        let server = Server::new(Arc::new(WithCounted));
+        let config = Value::object([
+            ("count", Value::Number(crate::tf::Number::Float(2.5))),
+            ("limits", Value::object([("port", Value::int(0))])),
+        ]);
+        let diags = server.validate_resource_config("test_counted", &config);
+        let found: Vec<(String, String)> = diags
+            .iter()
+            .map(|d| {
+                let at = d.attribute.as_ref().map(ToString::to_string);
+                (at.unwrap_or_default(), d.detail.clone())
+            })
+            .collect();
+        let want = [
+            ("count", "count must be a whole number, got 2.5."),
+            (
+                "limits.port",
+                "limits.port must be a whole number from 1 to 65535, got 0.",
+            ),
+            // The resource's own check sees the bad value as unknown, not as unset (which
+            // would have given it the default 4).
+            ("", "Unknown"),
+        ]
+        .map(|(at, detail)| (at.to_owned(), detail.to_owned()));
+        assert_eq!(found, want);
     }
 
     #[test]

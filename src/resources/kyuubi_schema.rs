@@ -28,7 +28,7 @@ pub(crate) fn server_block() -> Block {
     .attribute(Attribute::string("image").required().description(
         "The Kyuubi container image, e.g. `apache/kyuubi:1.10.2-spark`. A change rolls the pods.",
     ))
-    .attribute(Attribute::int("replicas").default(1i64).description(
+    .attribute(Attribute::int("replicas").range(0, i32::MAX.into()).default(1i64).description(
         "Server pods. More than 1 needs the `ha` block: without shared discovery each pod \
          would be a separate server with its own engines.",
     ))
@@ -37,13 +37,13 @@ pub(crate) fn server_block() -> Block {
          `CONNECTION` (one per connection), `GROUP` (one per primary group), `SERVER_LOCAL` \
          (one per server pod) or `SERVER` (one for every server sharing the `ha` namespace).",
     ))
-    .attribute(Attribute::int("thrift_binary_port").default(10009i64).description(
+    .attribute(Attribute::int("thrift_binary_port").range(1, 65535).default(10009i64).description(
         "The Thrift binary (HiveServer2-compatible, JDBC) port, on the container and the Service.",
     ))
-    .attribute(Attribute::int("rest_port").default(10099i64).description(
+    .attribute(Attribute::int("rest_port").range(1, 65535).default(10099i64).description(
         "The REST API port, on the container and the Service.",
     ))
-    .attribute(Attribute::int("thrift_http_port").optional().description(
+    .attribute(Attribute::int("thrift_http_port").range(1, 65535).optional().description(
         "The Thrift HTTP port; the frontend is off when unset.",
     ))
     .attribute(Attribute::string("service_type").default("ClusterIP").description(
@@ -109,7 +109,7 @@ pub(crate) fn server_block() -> Block {
             .attribute(Attribute::bool("enabled").default(true).description(
                 "Serve metrics and annotate the pods for Prometheus scraping.",
             ))
-            .attribute(Attribute::int("port").default(10019i64).description(
+            .attribute(Attribute::int("port").range(1, 65535).default(10019i64).description(
                 "The metrics port, on the container and the Service.",
             )),
     ))
@@ -154,7 +154,7 @@ pub(crate) fn server_block() -> Block {
         "Take over fields another field manager owns. Without it, such a conflict fails the \
          apply and names the other manager.",
     ))
-    .attribute(Attribute::int("progress_deadline_seconds").default(600i64).description(
+    .attribute(Attribute::int("progress_deadline_seconds").range(1, i32::MAX.into()).default(600i64).description(
         "The Deployment's `progressDeadlineSeconds`: after this long without progress the \
          rollout counts as failed and apply stops waiting.",
     ))

@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::profile_model::{attribute_path, profile_input};
-use super::{invalid_setting, remote_error};
+use super::profile_model::{Ints, attribute_path, profile_input};
+use super::{invalid_setting, remote_error, require_kv2_mount};
 use crate::clients::Clients;
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
     PlanRequest, ReadRequest, Resource, Schema, UpdateRequest,
 };
-use crate::spark;
+use crate::spark::{self, Field};
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 use crate::vault::{VaultClient, VaultError};
 
@@ -219,8 +219,12 @@ struct Content {
     recommended_shuffle_partitions: i64,
 }
 
-fn content_of(value: &Value) -> Option<Content> {
-    let profile = spark::resolve(&profile_input(value))?;
+/// The content `value` plans, `None` while an input is unknown; an error when a whole-number
+/// attribute holds something else.
+fn content_of(value: &Value) -> Result<Option<Content>, Diagnostics> {
+    let Some(profile) = spark::resolve(&profile_input(value)?) else {
+        return Ok(None);
+    };
     let properties = spark::render_properties(&profile);
     let rendered = spark::render_env_file(&properties);
     let sha256 = spark::content_sha256(&rendered);
@@ -228,13 +232,13 @@ fn content_of(value: &Value) -> Option<Content> {
         (Some(mount), Some(name)) => Some(spark::profile_ref(mount, name, &sha256)),
         _ => None,
     };
-    Some(Content {
+    Ok(Some(Content {
         reference,
         recommended_shuffle_partitions: profile.recommended_shuffle_partitions(),
         properties,
         rendered,
         sha256,
-    })
+    }))
 }
 
 /// Sets the computed attributes that follow from mount and name.
@@ -277,17 +281,25 @@ fn version_of(value: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-/// The metadata the configuration asks for, when it asks for any.
-fn desired_metadata(value: &Value) -> (Option<u64>, BTreeMap<String, String>) {
-    let max_versions = value
-        .attr("max_versions")
-        .as_i64()
-        .and_then(|v| u64::try_from(v).ok());
+/// The metadata the configuration asks for, when it asks for any; an error when
+/// `max_versions` is not a whole number Vault can take.
+fn desired_metadata(value: &Value) -> Result<(Option<u64>, BTreeMap<String, String>), Diagnostics> {
+    let mut ints = Ints::default();
+    let max_versions = ints.read(value.attr("max_versions"), "max_versions");
+    let max_versions = match ints.finish(max_versions)? {
+        Field::Set(n) => Some(u64::try_from(n).map_err(|_| {
+            invalid_setting(
+                AttributePath::attr("max_versions"),
+                format!("{n} is too small: it must be at least 0"),
+            )
+        })?),
+        Field::Unset | Field::Unknown => None,
+    };
     let custom = value
         .attr("custom_metadata")
         .as_string_map()
         .unwrap_or_default();
-    (max_versions, custom)
+    Ok((max_versions, custom))
 }
 
 fn write_error(err: VaultError, path: &str) -> Diagnostic {
@@ -322,7 +334,7 @@ impl SparkProfile {
         if !changed {
             return Ok(());
         }
-        let (max_versions, custom) = desired_metadata(planned);
+        let (max_versions, custom) = desired_metadata(planned)?;
         vault
             .write_metadata(mount, name, max_versions, &custom)
             .await
@@ -375,13 +387,14 @@ impl SparkProfile {
         let mut state = planned;
         let (mount, name) = location(&state)?;
         let path = format!("{mount}/{name}");
-        let content = content_of(&state).ok_or_else(|| {
+        let content = content_of(&state)?.ok_or_else(|| {
             Diagnostic::provider_bug(
                 "Unknown values at apply",
                 "the profile's settings are not all known.",
             )
         })?;
         let vault = self.vault().await?;
+        require_kv2_mount(&vault, &mount).await?;
         let cas = if prior.is_null() {
             Some(self.creation_cas(&vault, &mount, &name).await?)
         } else if prior.attr("rendered").as_str() != Some(content.rendered.as_str()) {
@@ -428,7 +441,11 @@ impl Resource for SparkProfile {
     }
 
     fn validate_config(&self, config: &Value) -> Diagnostics {
-        spark::validate(&profile_input(config))
+        let input = match profile_input(config) {
+            Ok(input) => input,
+            Err(problems) => return problems,
+        };
+        spark::validate(&input)
             .into_iter()
             .map(|v| invalid_setting(attribute_path(&v.path), v.message))
             .collect()
@@ -437,7 +454,7 @@ impl Resource for SparkProfile {
     fn modify_plan(&self, req: PlanRequest<'_>) -> Result<Value, Diagnostics> {
         let mut planned = req.planned;
         set_identity(&mut planned);
-        let Some(content) = content_of(&planned) else {
+        let Some(content) = content_of(&planned)? else {
             return Ok(planned);
         };
         set_content(&mut planned, &content);

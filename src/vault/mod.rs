@@ -5,15 +5,17 @@
 //! `VAULT_*` environment variables into [`VaultSettings`] is the provider's job, and turning a
 //! [`VaultError`] into a diagnostic is the resources' job. Left out on purpose: KV v1, token
 //! renewal (a provider process lives for one Terraform command), and auth methods other than a
-//! token or AppRole.
+//! token or AppRole. A KV v1 mount, or any other engine, is refused by [`mounts`] before use.
 //!
 //! - [`client`]: [`VaultClient::connect`] and the mapping from settings to `vaultrs`;
 //! - [`kv2`]: the KV v2 operations, as methods on [`VaultClient`];
+//! - [`mounts`]: what a mount is, and the check that it is KV v2, cached per client;
 //! - [`error`]: [`VaultError`] and the classification of HTTP failures.
 
 pub mod client;
 pub mod error;
 pub mod kv2;
+pub mod mounts;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -22,6 +24,7 @@ use std::time::Duration;
 pub use client::VaultClient;
 pub use error::VaultError;
 pub use kv2::{SecretMetadata, SecretVersion};
+pub use mounts::MountKind;
 
 /// How long one HTTP request to Vault may take before it fails as timed out.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
