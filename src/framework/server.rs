@@ -306,6 +306,14 @@ impl Server {
             }
         };
         let ctx = self.context();
+        // Nothing exists and nothing should: Terraform never sends this, but a resource must not
+        // be asked to delete an object it has no state for.
+        if planned.is_null() && prior.is_null() {
+            return AppliedChange {
+                state: None,
+                diagnostics: Diagnostics::new(),
+            };
+        }
         if planned.is_null() {
             return match resource
                 .delete(DeleteRequest {
