@@ -146,11 +146,11 @@ pub(crate) fn server_block() -> Block {
          (share levels other than `CONNECTION`) keep them until they idle out, and apply \
          says so in a warning.",
     ))
-    .attribute(Attribute::bool("wait_for_rollout").default(true).description(
+    .attribute(Attribute::bool("wait_for_rollout").default(true).client_side().description(
         "Wait until the rollout is complete (the rules of `kubectl rollout status`); a rollout \
          that fails or times out fails the apply and is not recorded as done.",
     ))
-    .attribute(Attribute::bool("force_conflicts").default(false).description(
+    .attribute(Attribute::bool("force_conflicts").default(false).client_side().description(
         "Take over fields another field manager owns. Without it, such a conflict fails the \
          apply and names the other manager.",
     ))
@@ -186,20 +186,22 @@ pub(crate) fn value_type() -> &'static Type {
 }
 
 /// The names of the arguments (what the configuration may set), as recorded in the arguments
-/// annotation; `timeouts` is left out, since it says how to wait, not what to run. Built once.
+/// annotation. Client-side ones (`timeouts`, `wait_for_rollout`, `force_conflicts`) are left
+/// out: they say how to apply, not what to run, and changing them must not change the
+/// Deployment. Built once.
 pub(crate) fn argument_names() -> &'static [String] {
     static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
         let block = server_block();
         block
             .attributes
             .iter()
-            .filter(|a| a.required || a.optional)
+            .filter(|a| (a.required || a.optional) && !a.client_side)
             .map(|a| a.name.clone())
             .chain(
                 block
                     .blocks
                     .iter()
-                    .filter(|b| b.name != "timeouts")
+                    .filter(|b| !b.client_side)
                     .map(|b| b.name.clone()),
             )
             .collect()

@@ -200,6 +200,8 @@ impl SparkProfile {
                 .attribute(
                     Attribute::bool("delete_all_versions")
                         .default(false)
+                        // Read only at destroy; Vault holds nothing of it.
+                        .client_side()
                         .description(
                             "On destroy, delete the secret's metadata and every version instead \
                              of soft-deleting the latest one.",

@@ -5,7 +5,7 @@
 
 use super::api::{self, Request as ApiRequest};
 use super::status;
-use super::{State, TOKEN, lock};
+use super::{State, lock};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -83,7 +83,7 @@ async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<
         };
         guard.log.push((method.clone(), logged));
         // No token means anonymous access, which the double allows; a wrong one is refused.
-        let expected = format!("Bearer {TOKEN}");
+        let expected = format!("Bearer {}", guard.token);
         if authorization.is_some_and(|a| a != expected) {
             status::unauthorized()
         } else {
