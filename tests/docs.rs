@@ -1,7 +1,8 @@
 //! The reference docs in `docs/` are generated from the schemas' descriptions (through the
 //! templates in `templates/`): these tests fail when they drift, when any attribute lacks a
 //! description, and when any number attribute of any schema the provider serves lacks the
-//! whole-number kind. Regenerate with `KONOHA_UPDATE_DOCS=1 cargo test --test docs`.
+//! whole-number kind, or when a "Validation" section names an attribute the schema does not
+//! have. Regenerate with `KONOHA_UPDATE_DOCS=1 cargo test --test docs`.
 
 use std::path::Path;
 
@@ -144,4 +145,63 @@ fn count_numbers(block: &Block) -> usize {
         .iter()
         .map(|b| count_numbers(&b.block))
         .sum::<usize>()
+}
+
+/// Whether `path` (dotted, e.g. `gpu.amount`) is an attribute or nested block of `block`.
+fn has_path(block: &Block, path: &str) -> bool {
+    match path.split_once('.') {
+        None => block.find_attribute(path).is_some() || block.find_block(path).is_some(),
+        Some((head, rest)) => block
+            .find_block(head)
+            .is_some_and(|nested| has_path(&nested.block, rest)),
+    }
+}
+
+/// The attributes a "Validation" section's bullets are about: the backticked names before the
+/// first colon of each bullet.
+fn validation_subjects(page: &str) -> Option<Vec<String>> {
+    let (_, section) = page.split_once("\n## Validation\n")?;
+    let section = section.split("\n## ").next().unwrap_or_default();
+    let subjects = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("- "))
+        .flat_map(|bullet| {
+            let subject = bullet.split(':').next().unwrap_or_default();
+            subject
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Some(subjects)
+}
+
+#[test]
+fn validation_sections_name_only_real_attributes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut problems = Vec::new();
+    for (file, schema) in pages() {
+        let template =
+            std::fs::read_to_string(root.join("templates").join(format!("{file}.tmpl"))).unwrap();
+        let page = render_page(&template, &schema);
+        let Some(subjects) = validation_subjects(&page) else {
+            if file.starts_with("resources/") {
+                problems.push(format!("{file}: no \"## Validation\" section"));
+            }
+            continue;
+        };
+        if file.starts_with("resources/") && subjects.is_empty() {
+            problems.push(format!("{file}: the Validation section names no attribute"));
+        }
+        for subject in subjects {
+            if !has_path(&schema.block, &subject) {
+                problems.push(format!(
+                    "{file}: Validation names `{subject}`, not in the schema"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }

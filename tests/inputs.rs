@@ -49,11 +49,16 @@ resource "konoha_spark_profile" "p" {{
 
 /// A Kyuubi server using profile `p`, with extra lines `body`.
 fn server(body: &str) -> String {
+    server_with_image(IMAGE, body)
+}
+
+/// [`server`] with another image.
+fn server_with_image(image: &str, body: &str) -> String {
     format!(
         r#"
 resource "konoha_kyuubi_server" "s" {{
   name          = "kyuubi-dbt"
-  image         = "{IMAGE}"
+  image         = "{image}"
   spark_profile = konoha_spark_profile.p.ref
   vault_agent {{
     role = "kyuubi"
@@ -91,25 +96,19 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Runs `terraform validate` on each case (profile lines, server lines) and returns a report of
-/// every case that passed, or failed without `expected` in the output.
-fn refused_at_validate(
-    bao: &OpenBao,
-    work: &Workdir,
-    name: &str,
-    cases: &[(&str, Option<&str>, &str)],
-) -> Vec<String> {
+/// Runs `terraform validate` on each configuration and returns a report of every one that
+/// passed, or failed without `expected` in the output. A domain rule's message does not repeat
+/// the path, so its cases expect Terraform's source line of the attribute (`image = ""`) right
+/// before the message.
+fn refused_at_validate(work: &Workdir, cases: &[(String, &str)]) -> Vec<String> {
     let mut failures = Vec::new();
-    for (profile, server, expected) in cases {
-        work.set_config(&config(bao, name, profile, *server))
-            .unwrap();
+    for (hcl, expected) in cases {
+        work.set_config(hcl).unwrap();
         let out = work.terraform(["validate", "-no-color"]);
         let text = format!("{}{}", out.stdout, out.stderr);
         // Terraform wraps long details; compare with the line breaks undone.
         if out.success() || !text.contains("Error:") || !one_line(&text).contains(expected) {
-            failures.push(format!(
-                "--- profile {profile:?} server {server:?}: wanted {expected:?}\n{text}"
-            ));
+            failures.push(format!("--- wanted {expected:?}\n{hcl}\n{text}"));
         }
     }
     failures
@@ -124,7 +123,7 @@ fn whole_number_attributes_refuse_fractions_and_out_of_range_values() {
     let provider = InProcessProvider::start();
     let work = Workdir::new(&provider.hookup()).unwrap();
     let name = "spark/numbers";
-    let cases: &[(&str, Option<&str>, &str)] = &[
+    let cases: [(&str, Option<&str>, &str); 11] = [
         (
             "  executor_instances = 2.5",
             None,
@@ -183,7 +182,84 @@ fn whole_number_attributes_refuse_fractions_and_out_of_range_values() {
             "progress_deadline_seconds must be a whole number from 1 to 2147483647, got 0.",
         ),
     ];
-    let failures = refused_at_validate(&bao, &work, name, cases);
+    let cases: Vec<(String, &str)> = cases
+        .iter()
+        .map(|(profile, server, expected)| (config(&bao, name, profile, *server), *expected))
+        .collect();
+    let failures = refused_at_validate(&work, &cases);
+    assert!(
+        failures.is_empty(),
+        "accepted or refused without naming the attribute:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        bao.kv_metadata("secret", name).is_none(),
+        "validate wrote to Vault"
+    );
+}
+
+/// The other refusals of issue 6 reach `terraform validate` at their attribute: memory sizes
+/// that overflow, GPU vendors that are not lowercase domains, labels the provider owns or
+/// Kubernetes would refuse, an empty image, empty `ha.addresses`, a bad `engine.namespace`.
+#[test]
+fn other_bad_inputs_are_refused_at_validate() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup()).unwrap();
+    let name = "spark/inputs";
+    let with_server = |body: &str| config(&bao, name, "", Some(body));
+    let cases: Vec<(String, &str)> = vec![
+        (
+            config(
+                &bao,
+                name,
+                "  executor_memory = \"9999999999999999999g\"",
+                None,
+            ),
+            "executor_memory = \"9999999999999999999g\" \"9999999999999999999g\" is not a Spark \
+             memory size: it is larger than Spark can count",
+        ),
+        (
+            config(
+                &bao,
+                name,
+                "  gpu {\n    amount = 1\n    vendor = \"NVIDIA.com\"\n  }",
+                None,
+            ),
+            "\"NVIDIA.com\" is not a vendor domain",
+        ),
+        (
+            with_server("  labels = { \"app.kubernetes.io/instance\" = \"other\" }"),
+            "\"app.kubernetes.io/instance\" is set by the provider on every object",
+        ),
+        (
+            with_server("  labels = { \"konoha.io/kyuubi-server\" = \"other\" }"),
+            "\"konoha.io/kyuubi-server\" has the prefix \"konoha.io/\", which is the provider's",
+        ),
+        (
+            with_server("  labels = { \"Example.com/tier\" = \"gold\" }"),
+            "\"Example.com/tier\" is not a label key",
+        ),
+        (
+            format!(
+                "{}{}{}",
+                providers(&bao),
+                profile("secret", name, ""),
+                server_with_image("", "")
+            ),
+            "image = \"\" \"\" is empty",
+        ),
+        (
+            with_server("  ha {\n    addresses = \"\"\n  }"),
+            "addresses = \"\" \"\" is not a comma-separated list of endpoints",
+        ),
+        (
+            with_server("  engine {\n    namespace = \"Spark_Jobs\"\n  }"),
+            "namespace = \"Spark_Jobs\" \"Spark_Jobs\" may contain only lowercase letters, \
+             digits and '-': a namespace is a DNS-1123 label",
+        ),
+    ];
+    let failures = refused_at_validate(&work, &cases);
     assert!(
         failures.is_empty(),
         "accepted or refused without naming the attribute:\n{}",

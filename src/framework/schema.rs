@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::validators::Validator;
-use crate::tf::{Type, Value};
+use crate::tf::{AttributePath, Diagnostic, Number, Type, Value};
 
 /// A resource's, data source's or provider's schema: a version and the top-level block.
 #[derive(Debug, Clone)]
@@ -205,6 +205,36 @@ impl NumberKind {
             NumberKind::Whole { min, max } => format!("a whole number from {min} to {max}"),
             NumberKind::Fractional => "a finite number".to_owned(),
         }
+    }
+
+    /// Checks a configured value against the kind: a whole-number attribute refuses
+    /// fractions, non-finite values and values outside its range, so that no such number is
+    /// ever read as "not set" or rounded further down. Values that are not known numbers pass:
+    /// null and unknown are not configured values, and the codec has already checked the type.
+    pub fn check(&self, value: &Value, path: &AttributePath) -> Option<Diagnostic> {
+        let Value::Number(number) = value else {
+            return None;
+        };
+        let finite = match *number {
+            Number::Int(_) => true,
+            Number::Float(f) => f.is_finite(),
+        };
+        let detail = match *self {
+            _ if !finite => format!("{path} must be a finite number, got {number}."),
+            NumberKind::Fractional => return None,
+            NumberKind::Whole { min, max } => match *number {
+                Number::Float(f) if f.fract() != 0.0 => {
+                    format!("{path} must be a whole number, got {number}.")
+                }
+                _ => match number.as_i64() {
+                    Some(n) if (min..=max).contains(&n) => return None,
+                    _ => {
+                        format!("{path} must be a whole number from {min} to {max}, got {number}.")
+                    }
+                },
+            },
+        };
+        Some(Diagnostic::error("Invalid attribute value", detail).at(path.clone()))
     }
 }
 
@@ -428,6 +458,59 @@ mod tests {
             Some(NumberKind::Fractional)
         );
         assert_eq!(Attribute::string("s").number, None);
+    }
+
+    #[test]
+    fn whole_numbers_refuse_fractions_non_finite_and_out_of_range_values() {
+        let path = AttributePath::attr("replicas");
+        let kind = NumberKind::Whole { min: 0, max: 10 };
+        let detail = |value: Value| kind.check(&value, &path).map(|d| d.detail);
+        let cases = [
+            (
+                Value::Number(Number::Float(2.5)),
+                Some("replicas must be a whole number, got 2.5."),
+            ),
+            (
+                Value::Number(Number::Float(1e20)),
+                Some("replicas must be a whole number from 0 to 10, got 100000000000000000000."),
+            ),
+            (
+                Value::Number(Number::Float(f64::INFINITY)),
+                Some("replicas must be a finite number, got inf."),
+            ),
+            (
+                Value::Number(Number::Float(f64::NAN)),
+                Some("replicas must be a finite number, got NaN."),
+            ),
+            (
+                Value::int(11),
+                Some("replicas must be a whole number from 0 to 10, got 11."),
+            ),
+            (
+                Value::int(-1),
+                Some("replicas must be a whole number from 0 to 10, got -1."),
+            ),
+            (Value::int(0), None),
+            (Value::int(10), None),
+            (Value::Number(Number::Float(4.0)), None),
+            (Value::Null, None),
+            (Value::Unknown, None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(detail(value.clone()).as_deref(), want, "{value:?}");
+        }
+        let d = kind.check(&Value::int(11), &path).expect("an error");
+        assert_eq!(d.attribute, Some(path.clone()));
+        let fractional = NumberKind::Fractional;
+        assert_eq!(
+            fractional.check(&Value::Number(Number::Float(0.5)), &path),
+            None
+        );
+        assert!(
+            fractional
+                .check(&Value::Number(Number::Float(f64::NAN)), &path)
+                .is_some()
+        );
     }
 
     #[test]

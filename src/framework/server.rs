@@ -450,13 +450,11 @@ fn walk_validate(block: &Block, config: &mut Value, at: &AttributePath, diags: &
     for attribute in &block.attributes {
         let path = at.clone().push_attr(&attribute.name);
         let value = config.attr(&attribute.name);
-        let found: Vec<Diagnostic> = match attribute
-            .number
-            .and_then(|kind| super::validators::check_number(kind, value, &path))
-        {
-            Some(d) => vec![d],
-            None => super::validators::run(&attribute.validators, value, &path),
-        };
+        let found: Vec<Diagnostic> =
+            match attribute.number.and_then(|kind| kind.check(value, &path)) {
+                Some(d) => vec![d],
+                None => super::validators::run(&attribute.validators, value, &path),
+            };
         if !found.is_empty() {
             config.set_attr(&attribute.name, Value::Unknown);
             for d in found {

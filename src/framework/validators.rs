@@ -2,10 +2,9 @@
 //!
 //! The framework calls a validator only for a known, non-null value, so validators never deal
 //! with unknowns. Checks that span several attributes belong in `Resource::validate_config`.
-//! The check a number attribute's [`NumberKind`] implies, [`check_number`], runs before them.
+//! The check a number attribute's kind implies (`NumberKind::check`) runs before them.
 
-use super::schema::NumberKind;
-use crate::tf::{AttributePath, Diagnostic, Number, Value};
+use crate::tf::{AttributePath, Diagnostic, Value};
 
 /// A check on one configured value.
 pub trait Validator: Send + Sync {
@@ -18,34 +17,6 @@ pub trait Validator: Send + Sync {
 
 fn invalid(path: &AttributePath, detail: String) -> Diagnostic {
     Diagnostic::error("Invalid attribute value", detail).at(path.clone())
-}
-
-/// Checks a number against its attribute's kind: a whole-number attribute refuses fractions,
-/// non-finite values and values outside its range, so that no such number is ever read as
-/// "not set" or rounded further down. Values that are not known numbers pass: null and unknown
-/// are not configured values, and the codec has already checked the type.
-pub fn check_number(kind: NumberKind, value: &Value, path: &AttributePath) -> Option<Diagnostic> {
-    let Value::Number(number) = value else {
-        return None;
-    };
-    let finite = match *number {
-        Number::Int(_) => true,
-        Number::Float(f) => f.is_finite(),
-    };
-    let detail = match kind {
-        _ if !finite => format!("{path} must be a finite number, got {number}."),
-        NumberKind::Fractional => return None,
-        NumberKind::Whole { min, max } => match *number {
-            Number::Float(f) if f.fract() != 0.0 => {
-                format!("{path} must be a whole number, got {number}.")
-            }
-            _ => match number.as_i64() {
-                Some(n) if (min..=max).contains(&n) => return None,
-                _ => format!("{path} must be a whole number from {min} to {max}, got {number}."),
-            },
-        },
-    };
-    Some(invalid(path, detail))
 }
 
 struct AtLeast(i64);
@@ -180,65 +151,6 @@ mod tests {
             at_least(1)
                 .validate(&Value::int(1), &AttributePath::root())
                 .is_none()
-        );
-    }
-
-    #[test]
-    fn whole_numbers_refuse_fractions_non_finite_and_out_of_range_values() {
-        let path = AttributePath::attr("replicas");
-        let kind = NumberKind::Whole { min: 0, max: 10 };
-        let detail = |value: Value| check_number(kind, &value, &path).map(|d| d.detail);
-        let cases = [
-            (
-                Value::Number(Number::Float(2.5)),
-                Some("replicas must be a whole number, got 2.5."),
-            ),
-            (
-                Value::Number(Number::Float(1e20)),
-                Some("replicas must be a whole number from 0 to 10, got 100000000000000000000."),
-            ),
-            (
-                Value::Number(Number::Float(f64::INFINITY)),
-                Some("replicas must be a finite number, got inf."),
-            ),
-            (
-                Value::Number(Number::Float(f64::NAN)),
-                Some("replicas must be a finite number, got NaN."),
-            ),
-            (
-                Value::int(11),
-                Some("replicas must be a whole number from 0 to 10, got 11."),
-            ),
-            (
-                Value::int(-1),
-                Some("replicas must be a whole number from 0 to 10, got -1."),
-            ),
-            (Value::int(0), None),
-            (Value::int(10), None),
-            (Value::Number(Number::Float(4.0)), None),
-            (Value::Null, None),
-            (Value::Unknown, None),
-        ];
-        for (value, want) in cases {
-            assert_eq!(detail(value.clone()).as_deref(), want, "{value:?}");
-        }
-        let d = check_number(kind, &Value::int(11), &path).expect("an error");
-        assert_eq!(d.attribute, Some(path.clone()));
-        assert_eq!(
-            check_number(
-                NumberKind::Fractional,
-                &Value::Number(Number::Float(0.5)),
-                &path
-            ),
-            None
-        );
-        assert!(
-            check_number(
-                NumberKind::Fractional,
-                &Value::Number(Number::Float(f64::NAN)),
-                &path
-            )
-            .is_some()
         );
     }
 

@@ -198,7 +198,7 @@ pub enum VaultError {
         /// The mount path.
         mount: String,
         /// What Vault has there.
-        found: super::mounts::MountKind,
+        found: super::MountKind,
     },
     /// Deleting the metadata and all versions failed.
     #[error("deleting all versions of secret {path}{}", server_said(source))]

@@ -9,7 +9,8 @@
 //!
 //! - [`client`]: [`VaultClient::connect`] and the mapping from settings to `vaultrs`;
 //! - [`kv2`]: the KV v2 operations, as methods on [`VaultClient`];
-//! - [`mounts`]: what a mount is, and the check that it is KV v2, cached per client;
+//! - [`mounts`]: the check that a mount is KV v2 ([`MountKind`] says what it is), cached per
+//!   client;
 //! - [`error`]: [`VaultError`] and the classification of HTTP failures.
 
 pub mod client;
@@ -24,7 +25,6 @@ use std::time::Duration;
 pub use client::VaultClient;
 pub use error::VaultError;
 pub use kv2::{SecretMetadata, SecretVersion};
-pub use mounts::MountKind;
 
 /// How long one HTTP request to Vault may take before it fails as timed out.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,6 +33,34 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_APPROLE_MOUNT: &str = "approle";
 
 pub use crate::secret::Secret;
+
+/// What Vault has mounted at a path, as far as this token can see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKind {
+    /// The KV secrets engine, version 2: what profiles need.
+    Kv2,
+    /// The KV secrets engine, version 1: no versions, no metadata, no check-and-set.
+    Kv1,
+    /// Another secrets engine, by its type (e.g. `transit`).
+    Other(String),
+    /// Nothing this token can reach: no mount, or no policy grants access under it.
+    Unreachable,
+}
+
+impl fmt::Display for MountKind {
+    /// Completes "the mount … is …".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MountKind::Kv2 => f.write_str("a KV version 2 secrets engine"),
+            MountKind::Kv1 => f.write_str("a KV version 1 secrets engine"),
+            MountKind::Other(engine) => write!(f, "a {engine:?} secrets engine, not KV"),
+            MountKind::Unreachable => f.write_str(
+                "not a mount this token can reach (there is no such mount, or no policy grants \
+                 access under it)",
+            ),
+        }
+    }
+}
 
 /// AppRole credentials, exchanged for a token when the client connects.
 #[derive(Clone, PartialEq, Eq)]

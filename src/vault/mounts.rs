@@ -8,7 +8,6 @@
 //! a stray `<mount>/data/<name>` secret, and the answer fails to parse.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use rustify::enums::{RequestMethod, RequestType, ResponseType};
@@ -19,39 +18,11 @@ use vaultrs::api;
 use vaultrs::error::ClientError;
 
 use super::error::{Failure, classify};
-use super::{VaultClient, VaultError};
+use super::{MountKind, VaultClient, VaultError};
 
 /// Vault's message when the token may use nothing under the path, which is also how it answers
 /// for a path with no mount (it will not tell the two apart).
 const NOTHING_REACHABLE_MESSAGE: &str = "preflight capability check returned 403";
-
-/// What Vault has mounted at a path, as far as this token can see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MountKind {
-    /// The KV secrets engine, version 2: what profiles need.
-    Kv2,
-    /// The KV secrets engine, version 1: no versions, no metadata, no check-and-set.
-    Kv1,
-    /// Another secrets engine, by its type (e.g. `transit`).
-    Other(String),
-    /// Nothing this token can reach: no mount, or no policy grants access under it.
-    Unreachable,
-}
-
-impl fmt::Display for MountKind {
-    /// Completes "the mount … is …".
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MountKind::Kv2 => f.write_str("a KV version 2 secrets engine"),
-            MountKind::Kv1 => f.write_str("a KV version 1 secrets engine"),
-            MountKind::Other(engine) => write!(f, "a {engine:?} secrets engine, not KV"),
-            MountKind::Unreachable => f.write_str(
-                "not a mount this token can reach (there is no such mount, or no policy grants \
-                 access under it)",
-            ),
-        }
-    }
-}
 
 /// The mount lookups of one client: a cell per mount, so that concurrent first uses of a mount
 /// make one request and later uses none. A failed lookup leaves its cell empty for a retry.
