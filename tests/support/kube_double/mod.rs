@@ -25,6 +25,7 @@ mod clock;
 mod conditions;
 mod controller;
 mod defaults;
+pub(crate) mod faults;
 mod fields;
 mod kubelet;
 mod schema;
@@ -51,6 +52,7 @@ pub(crate) struct State {
     store: Store,
     controller: controller::Controller,
     log: Vec<(String, String)>,
+    faults: faults::Faults,
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -92,6 +94,7 @@ fn new_state() -> Arc<Mutex<State>> {
         store: Store::new(),
         controller: controller::Controller::default(),
         log: Vec::new(),
+        faults: faults::Faults::default(),
     }))
 }
 
@@ -330,6 +333,16 @@ impl KubeDouble {
     /// Empties the request log.
     pub(crate) fn clear_requests(&self) {
         lock(&self.state).log.clear();
+    }
+
+    /// Makes the requests `fault` matches fail (see [`faults`]), after the faults already set.
+    pub(crate) fn inject(&self, fault: faults::Fault) {
+        lock(&self.state).faults.push(fault);
+    }
+
+    /// Removes every injected fault: the double answers normally again.
+    pub(crate) fn clear_faults(&self) {
+        lock(&self.state).faults.clear();
     }
 
     /// Makes the pods of deployment `ns/name` never become ready (or ready again), like an
