@@ -185,6 +185,14 @@ impl Cluster {
         }
     }
 
+    /// The double, for what only it can do (injected faults); `None` on a real cluster.
+    pub fn double(&self) -> Option<&KubeDouble> {
+        match self {
+            Cluster::Double(d) => Some(d),
+            Cluster::Real(_) => None,
+        }
+    }
+
     /// Every request so far as `(method, path?query)`; `None` on a real cluster (no log).
     pub fn requests(&self) -> Option<Vec<(String, String)>> {
         match self {

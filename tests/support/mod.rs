@@ -9,6 +9,7 @@
 //!   [`terraform::Plan`] are typed views over `terraform show -json`.
 //! - [`kube_double`]: an in-process Kubernetes API server that answers like the real one.
 //! - [`openbao`]: starts and stops a throwaway OpenBao dev server for Vault-backed tests.
+//! - [`fault_proxy`]: a proxy in front of OpenBao that fails chosen requests on cue.
 //! - [`provider`]: serves the provider inside the test process for `TF_REATTACH_PROVIDERS`.
 //!
 //! Nothing here skips a test. A missing `terraform` or `bao` binary is a panic that says what
@@ -24,6 +25,7 @@
 
 pub mod cluster;
 pub mod envtest;
+pub mod fault_proxy;
 pub mod kube_double;
 pub mod openbao;
 pub mod provider;

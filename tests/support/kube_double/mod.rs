@@ -25,6 +25,7 @@ mod clock;
 mod conditions;
 mod controller;
 mod defaults;
+pub(crate) mod faults;
 mod fields;
 mod kubelet;
 mod schema;
@@ -53,6 +54,7 @@ pub(crate) struct State {
     log: Vec<(String, String)>,
     /// The bearer token accepted: [`TOKEN`] unless a test chose another.
     token: String,
+    faults: faults::Faults,
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -95,6 +97,7 @@ fn new_state() -> Arc<Mutex<State>> {
         controller: controller::Controller::default(),
         log: Vec::new(),
         token: TOKEN.to_owned(),
+        faults: faults::Faults::default(),
     }))
 }
 
@@ -339,6 +342,14 @@ impl KubeDouble {
     /// kubeconfig carries), for a test that needs a token nobody else knows.
     pub(crate) fn set_token(&self, token: &str) {
         lock(&self.state).token = token.to_owned();
+    /// Makes the requests `fault` matches fail (see [`faults`]), after the faults already set.
+    pub(crate) fn inject(&self, fault: faults::Fault) {
+        lock(&self.state).faults.push(fault);
+    }
+
+    /// Removes every injected fault: the double answers normally again.
+    pub(crate) fn clear_faults(&self) {
+        lock(&self.state).faults.clear();
     }
 
     /// Makes the pods of deployment `ns/name` never become ready (or ready again), like an
