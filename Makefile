@@ -4,7 +4,7 @@
 #               acceptance tests (real terraform, real OpenBao); nothing is skipped
 #   make lint   rustfmt check and clippy with warnings as errors
 #   make demo   build the provider and apply examples/quickstart against a local OpenBao
-#   make bench  time no-change plans against Terraform's floor; figures go to docs/PERFORMANCE.md
+#   make bench  konoha against Terraform's floor and kubectl; figures and chart go to docs/PERFORMANCE.md
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c

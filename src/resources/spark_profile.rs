@@ -312,6 +312,16 @@ fn desired_metadata(value: &Value) -> Result<(Option<u64>, BTreeMap<String, Stri
     Ok((max_versions, custom))
 }
 
+/// Whether refreshing `current` needs the metadata endpoint on top of the data read.
+///
+/// The data read already returns the custom metadata; only `max_versions` lives on the
+/// metadata endpoint alone. So the second request is made when the profile manages
+/// `max_versions`, and on the first read after an import (no `version` yet), which must learn
+/// whatever is stored. Every other refresh is one request.
+fn needs_metadata_endpoint(current: &Value) -> bool {
+    !current.attr("max_versions").is_null() || current.attr("version").is_null()
+}
+
 fn write_error(err: VaultError, path: &str) -> Diagnostic {
     match err {
         VaultError::CasMismatch { .. } => Diagnostic::error(
@@ -528,10 +538,16 @@ impl Resource for SparkProfile {
             tracing::info!(path = %path, "Spark profile is gone from Vault");
             return Ok(None);
         };
-        let meta = vault
-            .read_metadata_opt(&mount, &name)
-            .await
-            .map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?;
+        let stored_metadata = if needs_metadata_endpoint(&current) {
+            vault
+                .read_metadata_opt(&mount, &name)
+                .await
+                .map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?
+                .map(|meta| (meta.max_versions, meta.custom_metadata))
+        } else {
+            // 0: "the mount's setting", which `apply_metadata` keeps as null in state.
+            Some((0, secret.custom_metadata.clone()))
+        };
         let mut state = current.clone();
         let rendered = spark::render_env_file(&secret.data);
         if current.attr("rendered").as_str() != Some(rendered.as_str()) {
@@ -539,12 +555,8 @@ impl Resource for SparkProfile {
             state = super::profile_model::state_from_properties(&current, &secret.data);
         }
         state.set_attr("version", Value::int(secret.version as i64));
-        if let Some(meta) = meta {
-            super::profile_model::apply_metadata(
-                &mut state,
-                meta.max_versions,
-                &meta.custom_metadata,
-            );
+        if let Some((max_versions, custom_metadata)) = stored_metadata {
+            super::profile_model::apply_metadata(&mut state, max_versions, &custom_metadata);
         }
         set_identity(&mut state);
         Ok(Some(state))
