@@ -10,6 +10,8 @@
 //! - [`kube_double`]: an in-process Kubernetes API server that answers like the real one.
 //! - [`openbao`]: starts and stops a throwaway OpenBao dev server for Vault-backed tests.
 //! - [`provider`]: serves the provider inside the test process for `TF_REATTACH_PROVIDERS`.
+//! - [`release`]: packages the cargo-built binary with `scripts/release.sh` and checks the
+//!   files; [`registry`] serves them over Terraform's provider registry protocol on loopback.
 //!
 //! Nothing here skips a test. A missing `terraform` or `bao` binary is a panic that says what
 //! to install, because `make test` provides both.
@@ -27,4 +29,6 @@ pub mod envtest;
 pub mod kube_double;
 pub mod openbao;
 pub mod provider;
+pub mod registry;
+pub mod release;
 pub mod terraform;
