@@ -427,6 +427,49 @@ fn make_release_refuses_a_binary_built_for_another_version() {
     );
 }
 
+/// A directory of links to every program on `PATH` except `left_out`, to run a script on a
+/// machine that lacks those programs.
+fn path_without(root: &Path, left_out: &[&str]) -> PathBuf {
+    let bin = root.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.map_while(Result::ok) {
+            let name = entry.file_name();
+            let link = bin.join(&name);
+            if !left_out.iter().any(|n| name == *n) && !link.exists() {
+                std::os::unix::fs::symlink(entry.path(), link).unwrap();
+            }
+        }
+    }
+    bin
+}
+
+#[test]
+fn check_tools_names_the_packaging_tools_it_cannot_install() {
+    let root = tempfile::tempdir().unwrap();
+    // No zip, no gpg, and no apt-get to install them with.
+    let bin = path_without(root.path(), &["zip", "gpg", "gpgconf", "apt-get"]);
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/check-tools.sh"))
+        .env("PATH", &bin)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "check-tools passed without zip and gpg:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("install the packages gnupg zip (apt-get install gnupg zip)"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn make_release_signs_with_the_key_it_is_given() {
     let key = Keyring::with_new_secret_key();
