@@ -342,6 +342,8 @@ impl KubeDouble {
     /// kubeconfig carries), for a test that needs a token nobody else knows.
     pub(crate) fn set_token(&self, token: &str) {
         lock(&self.state).token = token.to_owned();
+    }
+
     /// Makes the requests `fault` matches fail (see [`faults`]), after the faults already set.
     pub(crate) fn inject(&self, fault: faults::Fault) {
         lock(&self.state).faults.push(fault);
