@@ -46,6 +46,9 @@ pub fn server_input(v: &Value) -> Result<ServerInput, Diagnostics> {
             file_upload_path: field_string(b.attr("file_upload_path")),
             idle_timeout: field_string(b.attr("idle_timeout")),
             initialize_timeout: field_string(b.attr("initialize_timeout")),
+            run_as_user: field_int(b.attr("run_as_user")),
+            run_as_group: field_int(b.attr("run_as_group")),
+            fs_group: field_int(b.attr("fs_group")),
         }),
         metrics: block(v.attr("metrics"), |b| kyuubi::MetricsInput {
             enabled: field_bool(b.attr("enabled")),
@@ -61,6 +64,13 @@ pub fn server_input(v: &Value) -> Result<ServerInput, Diagnostics> {
             requests_memory: field_string(b.attr("requests_memory")),
             limits_cpu: field_string(b.attr("limits_cpu")),
             limits_memory: field_string(b.attr("limits_memory")),
+        }),
+        pod_security_context: block(v.attr("pod_security_context"), |b| {
+            kyuubi::PodSecurityInput {
+                run_as_user: field_int(b.attr("run_as_user")),
+                run_as_group: field_int(b.attr("run_as_group")),
+                fs_group: field_int(b.attr("fs_group")),
+            }
         }),
         labels: field_string_map(v.attr("labels")),
         restart_engines: field_bool(v.attr("restart_engines")),
