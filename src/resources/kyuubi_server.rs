@@ -359,7 +359,7 @@ impl KyuubiServer {
 async fn refuse_foreign_objects(
     kube: &KubeClient,
     settings: &ServerSettings,
-    objects: &[kyuubi::manifests::Object],
+    objects: &[kyuubi::Object],
 ) -> Result<(), Diagnostics> {
     for object in objects {
         let target = object_ref(object)?;
