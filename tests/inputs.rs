@@ -254,7 +254,9 @@ fn other_bad_inputs_are_refused_at_validate() {
             "addresses = \"\" \"\" is not a comma-separated list of endpoints",
         ),
         (
-            with_server("  engine {\n    namespace = \"Spark_Jobs\"\n  }"),
+            with_server(
+                "  engine {\n    image     = \"apache/spark:3.5.3\"\n    namespace = \"Spark_Jobs\"\n  }",
+            ),
             "namespace = \"Spark_Jobs\" \"Spark_Jobs\" may contain only lowercase letters, \
              digits and '-': a namespace is a DNS-1123 label",
         ),

@@ -61,7 +61,8 @@ async fn check_and_set_creates_updates_and_refuses_concurrent_changes() {
         client.read_opt("secret", "team/etl").await.unwrap(),
         Some(SecretVersion {
             data: data.clone(),
-            version: 1
+            version: 1,
+            custom_metadata: BTreeMap::new(),
         })
     );
     assert_eq!(
@@ -124,7 +125,8 @@ async fn check_and_set_creates_updates_and_refuses_concurrent_changes() {
         client.read_opt("secret", "team/etl").await.unwrap(),
         Some(SecretVersion {
             data: six,
-            version: 3
+            version: 3,
+            custom_metadata: BTreeMap::new(),
         })
     );
 }
@@ -333,6 +335,15 @@ async fn metadata_is_written_and_read_without_new_versions() {
             .await
             .unwrap(),
         1
+    );
+    // The data read carries the custom metadata too, so a reader may skip the metadata endpoint.
+    assert_eq!(
+        client.read_opt("secret", "meta").await.unwrap(),
+        Some(SecretVersion {
+            data: map(&[("k", "v")]),
+            version: 1,
+            custom_metadata: custom.clone(),
+        })
     );
 
     // None keeps max_versions; an empty map clears custom metadata; no version is added.

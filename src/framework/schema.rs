@@ -122,6 +122,9 @@ pub struct NestedBlock {
     pub min_items: i64,
     /// The most blocks allowed, 0 for no limit (list and set only).
     pub max_items: i64,
+    /// Says how the provider works, not what the remote object is; see
+    /// [`Attribute::client_side`].
+    pub client_side: bool,
 }
 
 impl NestedBlock {
@@ -133,6 +136,7 @@ impl NestedBlock {
             block,
             min_items: 0,
             max_items: 0,
+            client_side: false,
         }
     }
 
@@ -149,6 +153,14 @@ impl NestedBlock {
     pub fn items(mut self, min: i64, max: i64) -> Self {
         self.min_items = min;
         self.max_items = max;
+        self
+    }
+
+    /// The whole block says how the provider works, not what the remote object is; see
+    /// [`Attribute::client_side`].
+    #[must_use]
+    pub fn client_side(mut self) -> Self {
+        self.client_side = true;
         self
     }
 
@@ -251,6 +263,9 @@ pub struct Attribute {
     pub force_new: bool,
     /// A computed value that stays as it is in state when the provider has no new value.
     pub use_state_for_unknown: bool,
+    /// Says how the provider works (how long to wait, whether to take fields over), not what
+    /// the remote object is; see [`Attribute::client_side`].
+    pub client_side: bool,
     /// Checks on configured values; they see only known, non-null values.
     pub validators: Vec<Arc<dyn Validator>>,
 }
@@ -266,6 +281,7 @@ impl std::fmt::Debug for Attribute {
             .field("computed", &self.computed)
             .field("default", &self.default)
             .field("force_new", &self.force_new)
+            .field("client_side", &self.client_side)
             .finish_non_exhaustive()
     }
 }
@@ -285,6 +301,7 @@ impl Attribute {
             default: None,
             force_new: false,
             use_state_for_unknown: false,
+            client_side: false,
             validators: Vec::new(),
         }
     }
@@ -380,6 +397,16 @@ impl Attribute {
     #[must_use]
     pub fn use_state_for_unknown(mut self) -> Self {
         self.use_state_for_unknown = true;
+        self
+    }
+
+    /// It says how the provider works, not what the remote object is: a change to it alone
+    /// alters nothing remote, so the plan keeps the computed values known and apply records the
+    /// new value without calling the resource. The remote object does not hold it either, so an
+    /// import records its default.
+    #[must_use]
+    pub fn client_side(mut self) -> Self {
+        self.client_side = true;
         self
     }
 

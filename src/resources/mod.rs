@@ -6,8 +6,10 @@
 //!   shared by both;
 //! - [`kyuubi_server`]: `konoha_kyuubi_server`, a Kyuubi server on Kubernetes, with
 //!   [`kyuubi_schema`] (its schema), [`kyuubi_model`] (conversions, drift comparison) and [`rollout_wait`] (waiting on the
-//!   cluster), and its data source [`kyuubi_server_data`].
+//!   cluster), and its data source [`kyuubi_server_data`]; `adoption` judges whether a create
+//!   may take over objects already in the cluster.
 
+mod adoption;
 pub mod kyuubi_model;
 pub mod kyuubi_schema;
 pub mod kyuubi_server;

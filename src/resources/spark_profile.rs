@@ -200,6 +200,8 @@ impl SparkProfile {
                 .attribute(
                     Attribute::bool("delete_all_versions")
                         .default(false)
+                        // Read only at destroy; Vault holds nothing of it.
+                        .client_side()
                         .description(
                             "On destroy, delete the secret's metadata and every version instead \
                              of soft-deleting the latest one.",
@@ -207,6 +209,14 @@ impl SparkProfile {
                 ),
         )
     }
+}
+
+/// How a create gets the planned content into Vault.
+enum Creation {
+    /// Write it with this check-and-set version.
+    Write { cas: u64 },
+    /// Vault already holds exactly it, at this version.
+    Adopt { version: u64 },
 }
 
 /// What the planned content is, when every input is known.
@@ -302,6 +312,16 @@ fn desired_metadata(value: &Value) -> Result<(Option<u64>, BTreeMap<String, Stri
     Ok((max_versions, custom))
 }
 
+/// Whether refreshing `current` needs the metadata endpoint on top of the data read.
+///
+/// The data read already returns the custom metadata; only `max_versions` lives on the
+/// metadata endpoint alone. So the second request is made when the profile manages
+/// `max_versions`, and on the first read after an import (no `version` yet), which must learn
+/// whatever is stored. Every other refresh is one request.
+fn needs_metadata_endpoint(current: &Value) -> bool {
+    !current.attr("max_versions").is_null() || current.attr("version").is_null()
+}
+
 fn write_error(err: VaultError, path: &str) -> Diagnostic {
     match err {
         VaultError::CasMismatch { .. } => Diagnostic::error(
@@ -343,15 +363,19 @@ impl SparkProfile {
             })
     }
 
-    /// The check-and-set version a new profile is written with: 0 when nothing is at the path,
-    /// the current version when a deleted secret is re-created on top of its history. A live
-    /// secret belongs to someone else (or to another state) and is never overwritten.
-    async fn creation_cas(
+    /// How a new profile gets to Vault. Nothing at the path: written with check-and-set 0. A
+    /// deleted secret: written on top of its history. A live secret holding exactly the planned
+    /// content (same `content_sha256`): adopted as it is, since that is what a create interrupted
+    /// after its write (the provider killed, the answer lost) leaves behind, and writing it again
+    /// would only add a version. A live secret with other content belongs to someone else (or
+    /// to another state) and is never overwritten.
+    async fn creation(
         &self,
         vault: &VaultClient,
         mount: &str,
         name: &str,
-    ) -> Result<u64, Diagnostics> {
+        planned_sha256: &str,
+    ) -> Result<Creation, Diagnostics> {
         let path = format!("{mount}/{name}");
         let read_failed = |e: VaultError| remote_error(&format!("Unable to read {path}"), &e);
         let Some(meta) = vault
@@ -359,32 +383,36 @@ impl SparkProfile {
             .await
             .map_err(read_failed)?
         else {
-            return Ok(0);
+            return Ok(Creation::Write { cas: 0 });
         };
-        if vault
-            .read_opt(mount, name)
-            .await
-            .map_err(read_failed)?
-            .is_some()
-        {
-            return Err(Diagnostic::error(
-                "Spark profile already exists",
-                format!(
-                    "A secret already exists at {path}. Import it with `terraform import \
-                     konoha_spark_profile.<name> {path}` to manage it, or choose another name."
-                ),
-            )
-            .at(AttributePath::attr("name"))
-            .into());
+        let Some(live) = vault.read_opt(mount, name).await.map_err(read_failed)? else {
+            return Ok(Creation::Write {
+                cas: meta.current_version,
+            });
+        };
+        let live_sha256 = spark::content_sha256(&spark::render_env_file(&live.data));
+        if live_sha256 == planned_sha256 {
+            return Ok(Creation::Adopt {
+                version: live.version,
+            });
         }
-        Ok(meta.current_version)
+        Err(Diagnostic::error(
+            "Spark profile already exists",
+            format!(
+                "A secret with other content already exists at {path}. Import it with \
+                 `terraform import konoha_spark_profile.<name> {path}` to manage it, or choose \
+                 another name."
+            ),
+        )
+        .at(AttributePath::attr("name"))
+        .into())
     }
 
     /// Creates (no prior state) or updates the profile: writes the data only when it differs
     /// from what the prior state rendered, with check-and-set against the version Terraform
     /// last saw, then the metadata when it changed.
     async fn write(&self, planned: Value, prior: &Value) -> Result<Applied, ApplyError> {
-        let mut state = planned;
+        let state = planned;
         let (mount, name) = location(&state)?;
         let path = format!("{mount}/{name}");
         let content = content_of(&state)?.ok_or_else(|| {
@@ -396,7 +424,16 @@ impl SparkProfile {
         let vault = self.vault().await?;
         require_kv2_mount(&vault, &mount).await?;
         let cas = if prior.is_null() {
-            Some(self.creation_cas(&vault, &mount, &name).await?)
+            match self
+                .creation(&vault, &mount, &name, &content.sha256)
+                .await?
+            {
+                Creation::Write { cas } => Some(cas),
+                Creation::Adopt { version } => {
+                    tracing::info!(path = %path, version, "adopting the Spark profile Vault already holds");
+                    return self.finish(&vault, state, prior, &content, version).await;
+                }
+            }
         } else if prior.attr("rendered").as_str() != Some(content.rendered.as_str()) {
             Some(version_of(prior))
         } else {
@@ -409,15 +446,30 @@ impl SparkProfile {
                 .map_err(|e| write_error(e, &path))?,
             None => version_of(prior),
         };
+        self.finish(&vault, state, prior, &content, version).await
+    }
+
+    /// The state after the data is in Vault at `version`: computed attributes set, metadata
+    /// written when it changed.
+    async fn finish(
+        &self,
+        vault: &VaultClient,
+        mut state: Value,
+        prior: &Value,
+        content: &Content,
+        version: u64,
+    ) -> Result<Applied, ApplyError> {
+        let (mount, name) = location(&state)?;
+        let path = format!("{mount}/{name}");
         state.set_attr(
             "version",
             Value::int(i64::try_from(version).unwrap_or(i64::MAX)),
         );
         set_identity(&mut state);
-        set_content(&mut state, &content);
+        set_content(&mut state, content);
         // The data is written from here on: if metadata fails, record it rather than lose it.
         if let Err(diagnostics) = self
-            .sync_metadata(&vault, (&mount, &name), prior, &state)
+            .sync_metadata(vault, (&mount, &name), prior, &state)
             .await
         {
             return Err(ApplyError {
@@ -486,10 +538,16 @@ impl Resource for SparkProfile {
             tracing::info!(path = %path, "Spark profile is gone from Vault");
             return Ok(None);
         };
-        let meta = vault
-            .read_metadata_opt(&mount, &name)
-            .await
-            .map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?;
+        let stored_metadata = if needs_metadata_endpoint(&current) {
+            vault
+                .read_metadata_opt(&mount, &name)
+                .await
+                .map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?
+                .map(|meta| (meta.max_versions, meta.custom_metadata))
+        } else {
+            // 0: "the mount's setting", which `apply_metadata` keeps as null in state.
+            Some((0, secret.custom_metadata.clone()))
+        };
         let mut state = current.clone();
         let rendered = spark::render_env_file(&secret.data);
         if current.attr("rendered").as_str() != Some(rendered.as_str()) {
@@ -497,12 +555,8 @@ impl Resource for SparkProfile {
             state = super::profile_model::state_from_properties(&current, &secret.data);
         }
         state.set_attr("version", Value::int(secret.version as i64));
-        if let Some(meta) = meta {
-            super::profile_model::apply_metadata(
-                &mut state,
-                meta.max_versions,
-                &meta.custom_metadata,
-            );
+        if let Some((max_versions, custom_metadata)) = stored_metadata {
+            super::profile_model::apply_metadata(&mut state, max_versions, &custom_metadata);
         }
         set_identity(&mut state);
         Ok(Some(state))
