@@ -21,6 +21,7 @@ use support::openbao::OpenBao;
 use support::terraform::{Output, ProviderHookup, Workdir};
 
 const IMAGE: &str = "apache/kyuubi:1.10.2-spark";
+const ENGINE_IMAGE: &str = "apache/spark:3.5.3";
 
 /// A random string nothing else contains: 128 bits from the std hasher's random keys.
 fn unique(prefix: &str) -> String {
@@ -89,6 +90,10 @@ resource "konoha_kyuubi_server" "s" {{
 
   vault_agent {{
     role = "kyuubi"
+  }}
+
+  engine {{
+    image = "{ENGINE_IMAGE}"
   }}
 }}
 "#
