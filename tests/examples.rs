@@ -216,6 +216,8 @@ fn two_servers_apply_and_render_a_dbt_profile_for_both() {
         "    shared:\n      type: spark\n      method: thrift\n      host: kyuubi-dbt-shared.kyuubi.svc.cluster.local\n      port: 10010\n",
         "share level USER",
         "share level SERVER",
+        // dbt-spark retries a connection to a starting engine only with retry_all.
+        "      retry_all: true\n      connect_retries: 3\n      connect_timeout: 30\n",
     ] {
         assert!(
             yml.contains(expected),

@@ -88,7 +88,8 @@ module "kyuubi_dbt_shared" {
 
 locals {
   # One dbt target per server. The host and port come from the JDBC URL, so dbt always
-  # follows the servers' actual Service names and ports.
+  # follows the servers' actual Service names and ports. Each target sets retry_all, so dbt
+  # waits for an engine that is still starting instead of failing the first session at once.
   dbt_targets = [
     for target in [
       { target = "dev", server = "kyuubi-dbt", module = module.kyuubi_dbt },

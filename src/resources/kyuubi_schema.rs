@@ -106,14 +106,14 @@ pub(crate) fn server_block() -> Block {
                 "How long an engine may take to start \
                  (`kyuubi.session.engine.initialize.timeout`), e.g. `PT3M`.",
             ))
-            .attribute(Attribute::int("run_as_user").optional().description(
+            .attribute(Attribute::int("run_as_user").range(0, i32::MAX.into()).optional().description(
                 "The user drivers and executors run as (`runAsUser` in their pod templates). \
                  Defaults to 185, the `spark` user of the `apache/spark` images; never 0.",
             ))
-            .attribute(Attribute::int("run_as_group").optional().description(
+            .attribute(Attribute::int("run_as_group").range(0, i32::MAX.into()).optional().description(
                 "The drivers' and executors' `runAsGroup`; the image's group when unset.",
             ))
-            .attribute(Attribute::int("fs_group").optional().description(
+            .attribute(Attribute::int("fs_group").range(0, i32::MAX.into()).optional().description(
                 "The drivers' and executors' `fsGroup`, which owns their volumes. Defaults to 185.",
             )),
     ))
@@ -159,14 +159,14 @@ pub(crate) fn server_block() -> Block {
              runtime's seccomp profile) is fixed, so the pod always meets Pod Security \
              `restricted`.",
         )
-        .attribute(Attribute::int("run_as_user").optional().description(
+        .attribute(Attribute::int("run_as_user").range(0, i32::MAX.into()).optional().description(
             "`runAsUser`. Defaults to 10009, the `kyuubi` user of the `apache/kyuubi` images; \
              never 0.",
         ))
-        .attribute(Attribute::int("run_as_group").optional().description(
+        .attribute(Attribute::int("run_as_group").range(0, i32::MAX.into()).optional().description(
             "`runAsGroup`; the image's group (`root` for `kyuubi`) when unset.",
         ))
-        .attribute(Attribute::int("fs_group").optional().description(
+        .attribute(Attribute::int("fs_group").range(0, i32::MAX.into()).optional().description(
             "`fsGroup`, which owns the pod's writable volumes. Defaults to 10009.",
         )),
     ))

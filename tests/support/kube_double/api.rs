@@ -1,9 +1,11 @@
 //! Routes one request (method, path, query, content type, body) to the store the way
 //! kube-apiserver's REST handlers do, including label and field selectors on lists.
 //!
-//! Leaves out watches, POST/PUT (konoha writes only with server-side apply), subresource URLs and
-//! set-based label selectors (`in`, `notin`): those answer 400 or 405 so a client using them fails
-//! loudly instead of seeing made-up behaviour. HTTP itself lives in `server.rs`.
+//! Serves one subresource, a Deployment's `/scale` (GET, and the merge patch `kubectl scale`
+//! sends). Leaves out watches, POST/PUT (konoha writes only with server-side apply), other
+//! subresource URLs and set-based label selectors (`in`, `notin`): those answer 400 or 405 so a
+//! client using them fails loudly instead of seeing made-up behaviour. HTTP itself lives in
+//! `server.rs`.
 
 use super::schema::Kind;
 use super::status::{self, Reply};
@@ -17,6 +19,8 @@ pub(crate) struct Request<'a> {
     pub(crate) path: &'a str,
     pub(crate) query: &'a str,
     pub(crate) content_type: &'a str,
+    /// The `User-Agent` header; it names the field manager of a write without `fieldManager`.
+    pub(crate) user_agent: &'a str,
     pub(crate) body: &'a [u8],
 }
 
@@ -25,6 +29,8 @@ enum Route {
     Namespace(String),
     Collection(Kind, String),
     Object(Kind, String, String),
+    /// A Deployment's `/scale` subresource.
+    Scale(String, String),
 }
 
 fn route(path: &str) -> Option<Route> {
@@ -42,6 +48,9 @@ fn route(path: &str) -> Option<Route> {
         }
         ["namespaces", ns, plural, name] => Kind::from_route(&version, plural)
             .map(|k| Route::Object(k, (*ns).to_owned(), (*name).to_owned())),
+        ["namespaces", ns, "deployments", name, "scale"] if version == "apps/v1" => {
+            Some(Route::Scale((*ns).to_owned(), (*name).to_owned()))
+        }
         _ => None,
     }
 }
@@ -189,12 +198,12 @@ pub(crate) fn object_key(path: &str) -> Option<Key> {
     }
 }
 
-/// What `GET /version` answers.
+/// What `GET /version` answers: the server the recordings come from (recording 54).
 pub(crate) fn version() -> Value {
     json!({
-        "major": "1", "minor": "24", "gitVersion": "v1.24.17",
-        "gitCommit": "22a9682c8fe855c321be75c5faacde343f909b04", "gitTreeState": "clean",
-        "buildDate": "2023-08-23T23:37:25Z", "goVersion": "go1.20.7", "compiler": "gc",
+        "major": "1", "minor": "32", "gitVersion": "v1.32.0-beta.0+ste.cd13ec4a",
+        "gitCommit": "cd13ec4ae44e35ce12aefbb05627be4474ff2b1f", "gitTreeState": "clean",
+        "buildDate": "2026-12-01T09:00:59Z", "goVersion": "go1.23.9", "compiler": "gc",
         "platform": "linux/amd64"
     })
 }
@@ -226,8 +235,39 @@ pub(crate) fn handle(store: &mut Store, req: &Request<'_>) -> Reply {
             let key = (kind, ns, name);
             store.delete(&key, propagation(req).as_deref())
         }
+        ("GET", Route::Scale(ns, name)) => store.scale(&ns, &name),
+        ("PATCH", Route::Scale(ns, name)) => patch_scale(store, &ns, &name, req),
         _ => status::method_not_allowed(),
     }
+}
+
+/// The manager of an Update: `fieldManager`, else the `User-Agent` up to its first `/`
+/// (`kubectl/v1.32.4 (linux/amd64) …` → `kubectl`), as the API server defaults it.
+fn update_manager(req: &Request<'_>) -> String {
+    query_param(req.query, "fieldManager")
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| {
+            req.user_agent
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+}
+
+/// `kubectl scale`: a JSON merge patch of the Scale, of which only `spec.replicas` counts.
+fn patch_scale(store: &mut Store, ns: &str, name: &str, req: &Request<'_>) -> Reply {
+    let media = req.content_type.split(';').next().unwrap_or("").trim();
+    if media != "application/merge-patch+json" {
+        return status::unsupported_media_type(media);
+    }
+    let replicas = serde_json::from_slice::<Value>(req.body)
+        .ok()
+        .and_then(|b| b.pointer("/spec/replicas")?.as_i64());
+    let Some(replicas) = replicas else {
+        return status::bad_request("the patch sets no spec.replicas".into());
+    };
+    store.set_scale(ns, name, replicas, &update_manager(req))
 }
 
 fn patch(store: &mut Store, kind: Kind, ns: &str, name: &str, req: &Request<'_>) -> Reply {
@@ -273,20 +313,15 @@ fn delete_collection(store: &mut Store, kind: Kind, ns: &str, req: &Request<'_>)
     let policy = propagation(req);
     let mut items = Vec::new();
     for key in keys {
-        let before = store.render(&key);
-        let reply = store.delete(&key, policy.as_deref());
-        let item = if reply.body.get("kind") == Some(&json!("Status")) {
-            before
-        } else {
-            Some(reply.body)
-        };
-        if let Some(mut item) = item {
+        // The answer lists the objects as they were before the deletion (recording 37).
+        if let Some(mut item) = store.render(&key) {
             if let Some(m) = item.as_object_mut() {
                 m.remove("kind");
                 m.remove("apiVersion");
             }
             items.push(item);
         }
+        store.delete(&key, policy.as_deref());
     }
     Reply::ok(
         200,

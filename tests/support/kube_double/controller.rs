@@ -67,7 +67,7 @@ impl Controller {
     }
 
     /// Garbage collection: terminating pods go, pods of deleted deployments start terminating,
-    /// foreground-deleted deployments go once their pods are gone.
+    /// foreground-deleted objects go once their dependents (a Deployment's pods) are gone.
     fn collect(&mut self, store: &mut Store) {
         let done: Vec<Key> = store
             .objects
@@ -99,7 +99,7 @@ impl Controller {
         let finished: Vec<Key> = store
             .objects
             .iter()
-            .filter(|(k, s)| k.0 == Kind::Deployment && terminating(&s.obj))
+            .filter(|(k, s)| k.0 != Kind::Pod && terminating(&s.obj))
             .filter(|(k, _)| {
                 !store.objects.iter().any(|(pk, p)| {
                     pk.0 == Kind::Pod && pk.1 == k.1 && owning_deployment(&p.obj) == Some(&k.2)
@@ -172,6 +172,8 @@ impl Controller {
         }
         let revision = r.revision;
         let announce = new_rs || r.scaled != replicas;
+        // A new replica set starts from 0 (recording 19: "Scaled up replica set X from 0 to 1").
+        let scaled_from = if new_rs { 0 } else { r.scaled };
         r.scaled = replicas;
         let rs_uid = self.rs_uid(store, &ns, &rs);
         // ReplicaSets are not stored; the current resourceVersion stands in for theirs.
@@ -185,8 +187,10 @@ impl Controller {
             .iter()
             .filter(|(_, p)| str_at(p, "/metadata/labels/pod-template-hash") == hash)
             .collect();
-        if announce && replicas > 0 {
-            let msg = format!("Scaled up replica set {rs} to {replicas}");
+        if announce && replicas != scaled_from {
+            let direction = if replicas > scaled_from { "up" } else { "down" };
+            let msg =
+                format!("Scaled {direction} replica set {rs} from {scaled_from} to {replicas}");
             event(
                 store,
                 &d_ref,
@@ -219,13 +223,20 @@ impl Controller {
             .collect();
         if ready_new >= replicas && !old.is_empty() {
             let mut scaled = BTreeSet::new();
+            let mut old_counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for (_, p) in &old {
+                *old_counts
+                    .entry(str_at(p, "/metadata/ownerReferences/0/name"))
+                    .or_default() += 1;
+            }
             for (k, p) in &old {
                 let old_rs = str_at(p, "/metadata/ownerReferences/0/name").to_owned();
                 let old_ref = json!({"kind": "ReplicaSet", "namespace": ns, "name": old_rs,
                     "uid": self.rs_uid(store, &ns, &old_rs), "apiVersion": "apps/v1",
                     "resourceVersion": store.resource_version()});
                 if scaled.insert(old_rs.clone()) {
-                    let msg = format!("Scaled down replica set {old_rs} to 0");
+                    let from = old_counts.get(old_rs.as_str()).copied().unwrap_or(0);
+                    let msg = format!("Scaled down replica set {old_rs} from {from} to 0");
                     event(
                         store,
                         &d_ref,

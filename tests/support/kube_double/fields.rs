@@ -20,8 +20,9 @@ pub(crate) struct Entry {
     /// `Apply` or `Update`.
     pub(crate) operation: &'static str,
     pub(crate) api_version: String,
-    /// Seconds since the epoch.
-    pub(crate) time: i64,
+    /// Seconds since the epoch; `None` where the real server writes no `time` (an entry made
+    /// through `/scale`, an apply that changed nothing: recordings 25 and 47).
+    pub(crate) time: Option<i64>,
     pub(crate) subresource: Option<String>,
     pub(crate) set: FieldSet,
 }
@@ -38,11 +39,16 @@ impl Entry {
             && self.subresource.as_deref() == subresource
     }
 
-    /// How conflict messages name this manager: `"konoha"`, `"x" using apps/v1`.
+    /// How conflict messages name this manager: `"konoha"`, `"x" using apps/v1`,
+    /// `"kubectl" with subresource "scale" using apps/v1` (recording 26).
     pub(crate) fn printed(&self) -> String {
+        let subresource = match &self.subresource {
+            Some(sub) => format!(" with subresource {sub:?}"),
+            None => String::new(),
+        };
         match self.operation {
-            "Apply" => format!("{:?}", self.manager),
-            _ => format!("{:?} using {}", self.manager, self.api_version),
+            "Apply" => format!("{:?}{subresource}", self.manager),
+            _ => format!("{:?}{subresource} using {}", self.manager, self.api_version),
         }
     }
 
@@ -52,7 +58,9 @@ impl Entry {
         m.insert("manager".into(), json!(self.manager));
         m.insert("operation".into(), json!(self.operation));
         m.insert("apiVersion".into(), json!(self.api_version));
-        m.insert("time".into(), json!(clock::rfc3339(self.time)));
+        if let Some(time) = self.time {
+            m.insert("time".into(), json!(clock::rfc3339(time)));
+        }
         m.insert("fieldsType".into(), json!("FieldsV1"));
         m.insert("fieldsV1".into(), fields_v1(&self.set));
         if let Some(sub) = &self.subresource {
@@ -82,7 +90,7 @@ pub(crate) fn same_ownership(a: &[Entry], b: &[Entry]) -> bool {
         let mut v: Vec<Entry> = e
             .iter()
             .map(|x| Entry {
-                time: 0,
+                time: None,
                 ..x.clone()
             })
             .collect();

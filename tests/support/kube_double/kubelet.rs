@@ -135,8 +135,15 @@ pub(crate) fn event(
     } else {
         "kube-controller-manager"
     };
-    let e = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": ns},
+    // Controllers and the kubelet name themselves as the reporting component too, and the
+    // kubelet its node as the instance (recordings 19 and 33); empty ones are left unset, so
+    // that nobody owns them.
+    let mut e = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": ns},
         "involvedObject": involved, "reason": reason, "message": message, "source": source,
-        "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": kind});
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": kind,
+        "reportingComponent": component});
+    if component == "kubelet" {
+        e["reportingInstance"] = json!(NODE);
+    }
     store.create(Kind::Event, &ns, e, manager);
 }

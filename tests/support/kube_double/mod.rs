@@ -1,6 +1,6 @@
 //! An in-process test double of kube-apiserver (plus the Deployment/ReplicaSet controllers and a
 //! kubelet) that answers the requests konoha makes exactly as the recordings in
-//! `tests/fixtures/k8s-api` show a real 1.24 cluster answering them.
+//! `tests/fixtures/k8s-api` show a real 1.32 cluster answering them.
 //!
 //! Start one per test with [`KubeDouble::start`] (on the test's tokio runtime) or
 //! [`KubeDouble::start_background`] (own thread; use it when the test blocks, e.g. waits on a
@@ -8,7 +8,8 @@
 //! inspect it with the control methods. Served: namespaced ConfigMaps, Secrets, Services,
 //! ServiceAccounts, Pods, Events, Deployments, Roles and RoleBindings with GET, list (label and
 //! field selectors), server-side apply (PATCH `application/apply-patch+yaml`, JSON bodies), DELETE
-//! and deletecollection; `GET /api/v1/namespaces/{ns}` and `GET /version`.
+//! and deletecollection; a Deployment's `/scale` (GET and merge patch); `GET /api/v1/namespaces/{ns}`
+//! and `GET /version`.
 //!
 //! Leaves out watches, POST/PUT, strategic-merge and JSON patches, TLS, cluster-scoped kinds and
 //! admission plugins; see each file's header for what it simplifies. Pods of a Deployment never
@@ -207,6 +208,7 @@ impl KubeDouble {
             path,
             query,
             content_type,
+            user_agent: "konoha-test",
             body: &bytes,
         };
         let reply = api::handle(&mut lock(&self.state).store, &request);
@@ -268,6 +270,26 @@ impl KubeDouble {
             d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] =
                 json!(now);
         })
+    }
+
+    /// What `kubectl scale deployment/NAME --replicas=N` does: `spec.replicas` set through
+    /// `/scale` by `manager` (an Update entry with subresource `scale`); the Scale, or the
+    /// failure `Status` body.
+    pub(crate) fn scale_as(
+        &self,
+        manager: &str,
+        ns: &str,
+        name: &str,
+        replicas: i64,
+    ) -> Result<Value, Value> {
+        let reply = lock(&self.state)
+            .store
+            .set_scale(ns, name, replicas, manager);
+        if reply.code == 200 {
+            Ok(reply.body)
+        } else {
+            Err(reply.body)
+        }
     }
 
     /// DELETE of `api_path` (object or collection, with a query): the response body, or the

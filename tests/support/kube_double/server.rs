@@ -9,7 +9,7 @@ use super::{faults, status};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -69,6 +69,7 @@ async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<
             .map(str::to_owned)
     };
     let content_type = header(CONTENT_TYPE).unwrap_or_default();
+    let user_agent = header(USER_AGENT).unwrap_or_default();
     let authorization = header(AUTHORIZATION);
     let body = match req.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -110,6 +111,7 @@ async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<
                 path: &path,
                 query: &query,
                 content_type: &content_type,
+                user_agent: &user_agent,
                 body: &body,
             };
             Some(api::handle(&mut guard.store, &request))

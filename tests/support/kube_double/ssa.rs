@@ -326,18 +326,21 @@ pub(crate) fn apply(
     let set = applied_set(kind, config).map_err(ApplyError::Schema)?;
     let mut merged = merge(kind, live, config);
     let mut managers: Vec<Entry> = entries.to_vec();
-    let last_set = match managers
+    let (last_set, last_time) = match managers
         .iter()
         .position(|e| e.same_owner(manager, "Apply", None))
     {
-        Some(i) => managers.remove(i).set,
-        None => FieldSet::new(),
+        Some(i) => {
+            let last = managers.remove(i);
+            (last.set, last.time)
+        }
+        None => (FieldSet::new(), None),
     };
     managers.push(Entry {
         manager: manager.to_owned(),
         operation: "Apply",
         api_version: kind.api_version().to_owned(),
-        time: clock::now_secs(),
+        time: last_time,
         subresource: None,
         set: set.clone(),
     });
@@ -363,6 +366,15 @@ pub(crate) fn apply(
     if !conflicts.is_empty() && !force {
         conflicts.sort();
         return Err(ApplyError::Conflicts(conflicts));
+    }
+    // The entry's time says when the manager last changed the object: an apply that changes
+    // nothing leaves it as it was, and a first one gets none (recording 47).
+    if !(cmp.modified.is_empty() && cmp.added.is_empty() && cmp.removed.is_empty())
+        && let Some(entry) = managers
+            .iter_mut()
+            .find(|e| e.same_owner(manager, "Apply", None))
+    {
+        entry.time = Some(clock::now_secs());
     }
     managers.retain(|e| !e.set.is_empty());
     Ok((merged, managers))
@@ -403,7 +415,8 @@ pub(crate) fn update(
         manager: manager.to_owned(),
         operation: "Update",
         api_version: kind.api_version().to_owned(),
-        time: clock::now_secs(),
+        // Writes through `/scale` leave no time (recording 25).
+        time: (subresource != Some("scale")).then(clock::now_secs),
         subresource: subresource.map(str::to_owned),
         set,
     });

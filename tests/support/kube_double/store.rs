@@ -24,11 +24,13 @@ pub(crate) struct Stored {
 }
 
 /// Which endpoint a write came through: the main resource ignores `status`, the status
-/// subresource ignores everything but `status` and metadata annotations and labels.
+/// subresource ignores everything but `status` and metadata annotations and labels, and `/scale`
+/// everything but `spec.replicas`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Via {
     Main,
     Status,
+    Scale,
 }
 
 /// All objects of one double.
@@ -161,13 +163,21 @@ impl Store {
         force: bool,
     ) -> Reply {
         let version = str_at(&body, "/apiVersion").unwrap_or("");
+        let k = str_at(&body, "/kind").unwrap_or("");
+        if version.is_empty() || k.is_empty() {
+            // The server cannot even tell the type: it prints the group/version and kind it
+            // decoded, empty ones included (recording 09).
+            let (group, version) = version.rsplit_once('/').unwrap_or(("", version));
+            return status::bad_request(format!(
+                "invalid object type: {group}/{version}, Kind={k}"
+            ));
+        }
         if version != kind.api_version() {
             return status::bad_request(format!(
                 "Incorrect version specified in apply patch. Specified patch version: {version}, expected: {}",
                 kind.api_version()
             ));
         }
-        let k = str_at(&body, "/kind").unwrap_or("");
         if k != kind.name() {
             return status::bad_request(format!(
                 "Incorrect kind specified in apply patch. Specified patch kind: {k}, expected: {}",
@@ -259,6 +269,7 @@ impl Store {
                 }
             }
             Via::Status => new["status"] = edited["status"].clone(),
+            Via::Scale => new["spec"]["replicas"] = edited["spec"]["replicas"].clone(),
         }
         for field in ["labels", "annotations", "ownerReferences", "finalizers"] {
             match edited.pointer(&format!("/metadata/{field}")) {
@@ -266,7 +277,11 @@ impl Store {
                 None => drop(meta(&mut new).remove(field)),
             }
         }
-        let sub = (via == Via::Status).then_some("status");
+        let sub = match via {
+            Via::Main => None,
+            Via::Status => Some("status"),
+            Via::Scale => Some("scale"),
+        };
         let entries = ssa::update(key.0, &old.obj, &new, &old.entries, manager, sub);
         self.commit(key.clone(), Some(&old), new, entries, via)
     }
@@ -305,7 +320,7 @@ impl Store {
         meta(&mut obj).insert("namespace".into(), json!(key.1));
         match old {
             Some(old) => {
-                if via == Via::Main {
+                if via != Via::Status {
                     match old.obj.get("status") {
                         Some(s) => obj["status"] = s.clone(),
                         None => drop(obj.as_object_mut().map(|m| m.remove("status"))),
@@ -333,14 +348,14 @@ impl Store {
         }
         defaults::apply(kind, &mut obj);
         defaults::tidy(kind, &mut Vec::new(), &mut obj);
-        if via == Via::Main {
+        if via != Via::Status {
             let errors = defaults::validate(kind, &obj);
             if !errors.is_empty() {
                 return status::invalid(kind, &key.2, &errors);
             }
         }
         if let Some(old) = old {
-            if kind.has_generation() && via == Via::Main {
+            if kind.has_generation() && via != Via::Status {
                 let changed = obj.get("spec") != old.obj.get("spec")
                     || obj.pointer("/metadata/annotations")
                         != old.obj.pointer("/metadata/annotations");
@@ -364,25 +379,94 @@ impl Store {
         Reply::ok(if created { 201 } else { 200 }, body)
     }
 
-    /// DELETE: pods and foreground deletions linger with `deletionTimestamp` until the controller
-    /// finishes them; everything else goes at once. `Orphan` strips owner references from pods.
+    /// A Deployment's `/scale` as `autoscaling/v1` shows it (recording 24).
+    pub(crate) fn scale(&self, ns: &str, name: &str) -> Reply {
+        let key = (Kind::Deployment, ns.to_owned(), name.to_owned());
+        let Some(stored) = self.objects.get(&key) else {
+            return status::not_found(Kind::Deployment, name);
+        };
+        let d = &stored.obj;
+        let mut metadata = Map::new();
+        for field in [
+            "name",
+            "namespace",
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+        ] {
+            if let Some(v) = d.pointer(&format!("/metadata/{field}")) {
+                metadata.insert(field.into(), v.clone());
+            }
+        }
+        let selector: Vec<String> = d
+            .pointer("/spec/selector/matchLabels")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        Reply::ok(
+            200,
+            json!({
+                "kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": metadata,
+                "spec": {"replicas": d.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
+                "status": {
+                    "replicas": d.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+                    "selector": selector.join(","),
+                },
+            }),
+        )
+    }
+
+    /// `kubectl scale`: `spec.replicas` set through `/scale` by `manager`, the Scale back.
+    pub(crate) fn set_scale(
+        &mut self,
+        ns: &str,
+        name: &str,
+        replicas: i64,
+        manager: &str,
+    ) -> Reply {
+        let key = (Kind::Deployment, ns.to_owned(), name.to_owned());
+        let reply = self.update(&key, manager, Via::Scale, |d| {
+            d["spec"]["replicas"] = json!(replicas);
+        });
+        if reply.code != 200 {
+            return reply;
+        }
+        self.scale(ns, name)
+    }
+
+    /// DELETE: pods (graceful) and foreground deletions of any kind linger with
+    /// `deletionTimestamp` until the controller finishes them, even an object with no
+    /// dependents (recordings 28 and 44); everything else goes at once. `Orphan` strips owner
+    /// references from pods.
     pub(crate) fn delete(&mut self, key: &Key, propagation: Option<&str>) -> Reply {
         let Some(stored) = self.objects.get(key).cloned() else {
             return status::not_found(key.0, &key.2);
         };
         let graceful = key.0 == Kind::Pod;
-        let foreground = key.0 == Kind::Deployment && propagation == Some("Foreground");
+        let foreground = !graceful && propagation == Some("Foreground");
         if graceful || foreground {
             if stored.obj.pointer("/metadata/deletionTimestamp").is_none() {
                 let rv = self.bump();
                 if let Some(s) = self.objects.get_mut(key) {
+                    let generation = s
+                        .obj
+                        .pointer("/metadata/generation")
+                        .and_then(Value::as_i64);
                     let m = meta(&mut s.obj);
                     m.insert("deletionTimestamp".into(), json!(clock::now()));
                     m.insert("resourceVersion".into(), json!(rv));
                     if graceful {
                         m.insert("deletionGracePeriodSeconds".into(), json!(30));
                     } else {
+                        // Setting the deletion bumps a kind with generations (recording 28).
+                        m.insert("deletionGracePeriodSeconds".into(), json!(0));
                         m.insert("finalizers".into(), json!(["foregroundDeletion"]));
+                        if let Some(generation) = generation {
+                            m.insert("generation".into(), json!(generation + 1));
+                        }
                     }
                 }
             }
