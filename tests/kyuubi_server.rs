@@ -635,3 +635,93 @@ fn validate_rejects_bad_servers_with_the_attribute_at_fault() {
         "validate wrote to the cluster"
     );
 }
+
+/// Issue 6, "Small ones seen on a real API server": settings that say how the provider works
+/// (`timeouts`, `wait_for_rollout`, `force_conflicts`) are not changes to the server. Changing
+/// only them, or importing a server whose configuration sets them, plans no unknown status and
+/// writes nothing to the cluster.
+#[test]
+fn regression_issue6_client_side_settings_change_nothing_in_the_cluster() {
+    let w = World::start();
+    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let plain = server("dbt", "kyuubi-dbt", "");
+    let with_timeouts = server(
+        "dbt",
+        "kyuubi-dbt",
+        "  timeouts {\n    update = \"7m\"\n  }\n",
+    );
+    let all_three = server(
+        "dbt",
+        "kyuubi-dbt",
+        "  wait_for_rollout = false\n  force_conflicts  = true\n  timeouts {\n    create = \"3m\"\n  }\n",
+    );
+    let apply = |hcl: &str| {
+        work.set_config(&w.config(4, hcl)).unwrap();
+        work.terraform(["apply", "-auto-approve", "-no-color"])
+            .ok()
+            .unwrap();
+    };
+    // The plan of the configuration as it stands: the server changes in place, only in
+    // `changed`, and its status stays known.
+    let check_plan = |changed: &[&str]| {
+        work.terraform(["plan", "-no-color", "-out=tfplan"])
+            .ok()
+            .unwrap();
+        let shown = work.terraform(["show", "-json", "-no-color", "tfplan"]);
+        let plan = support::terraform::Plan::from_json(&shown.ok().unwrap().stdout).unwrap();
+        plan.check_actions("konoha_kyuubi_server.dbt", &[Action::Update])
+            .unwrap();
+        let change = plan.change("konoha_kyuubi_server.dbt").unwrap();
+        for status in ["observed_generation", "ready_replicas", "config_sha256"] {
+            assert!(
+                !change.is_unknown_after(status),
+                "{status} planned unknown for a change of {changed:?} only"
+            );
+        }
+        let before = support::terraform::flatten(&change.before);
+        let after = support::terraform::flatten(&change.after);
+        let differing: std::collections::BTreeSet<String> = before
+            .keys()
+            .chain(after.keys())
+            .filter(|k| before.get(*k) != after.get(*k))
+            .map(|k| k.split('.').next().unwrap_or(k).to_owned())
+            .collect();
+        let expected: std::collections::BTreeSet<String> =
+            changed.iter().map(|c| (*c).to_owned()).collect();
+        assert_eq!(differing, expected, "the plan changes more than asked");
+    };
+    let apply_plan_without_writes = |what: &str| {
+        w.kube.clear_requests();
+        work.terraform(["apply", "-no-color", "tfplan"])
+            .ok()
+            .unwrap();
+        if let Some(writes) = w.kube.writes() {
+            assert_eq!(writes, Vec::<(String, String)>::new(), "{what} wrote");
+        }
+        let empty = work.terraform(["plan", "-no-color", "-detailed-exitcode"]);
+        assert_eq!(empty.code, Some(0), "{what}: {}", empty.stdout);
+    };
+
+    apply(&plain);
+    // Import, as after a lost state, with a configuration that has a `timeouts` block.
+    work.set_config(&w.config(4, &with_timeouts)).unwrap();
+    work.terraform(["state", "rm", "konoha_kyuubi_server.dbt"])
+        .ok()
+        .unwrap();
+    work.terraform([
+        "import",
+        "-no-color",
+        "konoha_kyuubi_server.dbt",
+        "kyuubi/kyuubi-dbt",
+    ])
+    .ok()
+    .unwrap();
+    check_plan(&["timeouts"]);
+    apply_plan_without_writes("applying the imported server's timeouts");
+
+    // An update of only the three, from the imported state.
+    work.set_config(&w.config(4, &all_three)).unwrap();
+    check_plan(&["force_conflicts", "timeouts", "wait_for_rollout"]);
+    apply_plan_without_writes("an update of only client-side settings");
+    work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
+}

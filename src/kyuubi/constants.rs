@@ -25,6 +25,11 @@ pub const PROVIDER_LABELS: [&str; 3] = [LABEL_NAME, LABEL_INSTANCE, LABEL_MANAGE
 /// `spark.kubernetes.driver.label.<key>`), so `restart_engines` can find exactly them.
 pub const DRIVER_LABEL_SERVER: &str = "konoha.io/kyuubi-server";
 
+/// The prefix of every label and annotation key the provider sets itself (such as
+/// [`DRIVER_LABEL_SERVER`], which `restart_engines` deletes pods by); user `labels` may not
+/// use it.
+pub const PROVIDER_KEY_PREFIX: &str = "konoha.io/";
+
 // --- Pod-template annotations that drive restarts -----------------------------------------------
 
 /// The content hash from the `spark_profile` ref: changes exactly when the profile does.

@@ -28,7 +28,7 @@ pub(crate) fn server_block() -> Block {
     .attribute(Attribute::string("image").required().description(
         "The Kyuubi container image, e.g. `apache/kyuubi:1.10.2-spark`. A change rolls the pods.",
     ))
-    .attribute(Attribute::int("replicas").default(1i64).description(
+    .attribute(Attribute::int("replicas").range(0, i32::MAX.into()).default(1i64).description(
         "Server pods. More than 1 needs the `ha` block: without shared discovery each pod \
          would be a separate server with its own engines.",
     ))
@@ -37,13 +37,13 @@ pub(crate) fn server_block() -> Block {
          `CONNECTION` (one per connection), `GROUP` (one per primary group), `SERVER_LOCAL` \
          (one per server pod) or `SERVER` (one for every server sharing the `ha` namespace).",
     ))
-    .attribute(Attribute::int("thrift_binary_port").default(10009i64).description(
+    .attribute(Attribute::int("thrift_binary_port").range(1, 65535).default(10009i64).description(
         "The Thrift binary (HiveServer2-compatible, JDBC) port, on the container and the Service.",
     ))
-    .attribute(Attribute::int("rest_port").default(10099i64).description(
+    .attribute(Attribute::int("rest_port").range(1, 65535).default(10099i64).description(
         "The REST API port, on the container and the Service.",
     ))
-    .attribute(Attribute::int("thrift_http_port").optional().description(
+    .attribute(Attribute::int("thrift_http_port").range(1, 65535).optional().description(
         "The Thrift HTTP port; the frontend is off when unset.",
     ))
     .attribute(Attribute::string("service_type").default("ClusterIP").description(
@@ -109,7 +109,7 @@ pub(crate) fn server_block() -> Block {
             .attribute(Attribute::bool("enabled").default(true).description(
                 "Serve metrics and annotate the pods for Prometheus scraping.",
             ))
-            .attribute(Attribute::int("port").default(10019i64).description(
+            .attribute(Attribute::int("port").range(1, 65535).default(10019i64).description(
                 "The metrics port, on the container and the Service.",
             )),
     ))
@@ -146,15 +146,15 @@ pub(crate) fn server_block() -> Block {
          (share levels other than `CONNECTION`) keep them until they idle out, and apply \
          says so in a warning.",
     ))
-    .attribute(Attribute::bool("wait_for_rollout").default(true).description(
+    .attribute(Attribute::bool("wait_for_rollout").default(true).client_side().description(
         "Wait until the rollout is complete (the rules of `kubectl rollout status`); a rollout \
          that fails or times out fails the apply and is not recorded as done.",
     ))
-    .attribute(Attribute::bool("force_conflicts").default(false).description(
+    .attribute(Attribute::bool("force_conflicts").default(false).client_side().description(
         "Take over fields another field manager owns. Without it, such a conflict fails the \
          apply and names the other manager.",
     ))
-    .attribute(Attribute::int("progress_deadline_seconds").default(600i64).description(
+    .attribute(Attribute::int("progress_deadline_seconds").range(1, i32::MAX.into()).default(600i64).description(
         "The Deployment's `progressDeadlineSeconds`: after this long without progress the \
          rollout counts as failed and apply stops waiting.",
     ))
@@ -186,20 +186,22 @@ pub(crate) fn value_type() -> &'static Type {
 }
 
 /// The names of the arguments (what the configuration may set), as recorded in the arguments
-/// annotation; `timeouts` is left out, since it says how to wait, not what to run. Built once.
+/// annotation. Client-side ones (`timeouts`, `wait_for_rollout`, `force_conflicts`) are left
+/// out: they say how to apply, not what to run, and changing them must not change the
+/// Deployment. Built once.
 pub(crate) fn argument_names() -> &'static [String] {
     static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
         let block = server_block();
         block
             .attributes
             .iter()
-            .filter(|a| a.required || a.optional)
+            .filter(|a| (a.required || a.optional) && !a.client_side)
             .map(|a| a.name.clone())
             .chain(
                 block
                     .blocks
                     .iter()
-                    .filter(|b| b.name != "timeouts")
+                    .filter(|b| !b.client_side)
                     .map(|b| b.name.clone()),
             )
             .collect()

@@ -9,10 +9,10 @@ use serde_json::Value as Json;
 use super::kyuubi_model::{server_input, state_from_arguments};
 use super::kyuubi_server::KyuubiServer;
 use super::remote_error;
+use crate::clients::Clients;
 use crate::framework::{Attribute, Block, DataReadRequest, DataSource, Resource, Schema};
 use crate::kube::{Kind, ObjectRef};
 use crate::kyuubi;
-use crate::provider::Clients;
 use crate::tf::{Diagnostic, Diagnostics, Value};
 
 /// The `konoha_kyuubi_server` data source.
@@ -82,7 +82,7 @@ impl DataSource for KyuubiServerData {
             .schema()
             .value_type();
         let settings = state_from_arguments(&deployment, &ty)
-            .and_then(|state| kyuubi::resolve(&server_input(&state)))
+            .and_then(|state| kyuubi::resolve(&server_input(&state).ok()?))
             .ok_or_else(|| {
                 Diagnostic::error(
                     "Not a konoha Kyuubi server",

@@ -9,15 +9,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::profile_model::{attribute_path, has_secrets, profile_input, secrets_input};
-use super::{invalid_setting, remote_error};
+use super::profile_model::{Ints, attribute_path, has_secrets, profile_input, secrets_input};
+use super::{invalid_setting, remote_error, require_kv2_mount};
+use crate::clients::Clients;
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
     PlanRequest, ReadRequest, Resource, Schema, UpdateRequest,
 };
-use crate::provider::Clients;
-use crate::spark;
 use crate::spark::secrets::{REDACTED, Seal, Secrets};
+use crate::spark::{self, Field};
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 use crate::vault::{VaultClient, VaultError};
 
@@ -237,6 +237,8 @@ impl SparkProfile {
                 .attribute(
                     Attribute::bool("delete_all_versions")
                         .default(false)
+                        // Read only at destroy; Vault holds nothing of it.
+                        .client_side()
                         .description(
                             "On destroy, delete the secret's metadata and every version instead \
                              of soft-deleting the latest one.",
@@ -244,6 +246,14 @@ impl SparkProfile {
                 ),
         )
     }
+}
+
+/// How a create gets the planned content into Vault.
+enum Creation {
+    /// Write it with this check-and-set version.
+    Write { cas: u64 },
+    /// Vault already holds exactly it, at this version.
+    Adopt { version: u64 },
 }
 
 /// What the planned content is, when every input is known. Secret values are not part of it:
@@ -258,21 +268,26 @@ struct Content {
     recommended_shuffle_partitions: i64,
 }
 
-/// The content `value` (a plan or state) renders; write-only keys come from `config`.
-fn content_of(value: &Value, config: &Value) -> Option<Content> {
-    let profile = spark::resolve(&profile_input(value))?;
+/// The content `value` (a plan or state) renders, `None` while an input is unknown; an error
+/// when a whole-number attribute holds something else. Write-only keys come from `config`.
+fn content_of(value: &Value, config: &Value) -> Result<Option<Content>, Diagnostics> {
+    let Some(profile) = spark::resolve(&profile_input(value)?) else {
+        return Ok(None);
+    };
+    let Some(secret_keys) = spark::secrets::secret_keys(&secrets_input(value, config)?) else {
+        return Ok(None);
+    };
     let public = spark::render_properties(&profile);
-    let secret_keys = spark::secrets::secret_keys(&secrets_input(value, config))?;
     let rendered = spark::secrets::render_redacted(
         &public,
         secret_keys.iter().map(|k| (k.as_str(), REDACTED)),
     );
-    Some(Content {
+    Ok(Some(Content {
         recommended_shuffle_partitions: profile.recommended_shuffle_partitions(),
         public,
         rendered,
         secret_keys,
-    })
+    }))
 }
 
 /// Sets `content_sha256` and, when mount and name are known, `ref`.
@@ -329,17 +344,35 @@ fn version_of(value: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-/// The metadata the configuration asks for, when it asks for any.
-fn desired_metadata(value: &Value) -> (Option<u64>, BTreeMap<String, String>) {
-    let max_versions = value
-        .attr("max_versions")
-        .as_i64()
-        .and_then(|v| u64::try_from(v).ok());
+/// The metadata the configuration asks for, when it asks for any; an error when
+/// `max_versions` is not a whole number Vault can take.
+fn desired_metadata(value: &Value) -> Result<(Option<u64>, BTreeMap<String, String>), Diagnostics> {
+    let mut ints = Ints::default();
+    let max_versions = ints.read(value.attr("max_versions"), "max_versions");
+    let max_versions = match ints.finish(max_versions)? {
+        Field::Set(n) => Some(u64::try_from(n).map_err(|_| {
+            invalid_setting(
+                AttributePath::attr("max_versions"),
+                format!("{n} is too small: it must be at least 0"),
+            )
+        })?),
+        Field::Unset | Field::Unknown => None,
+    };
     let custom = value
         .attr("custom_metadata")
         .as_string_map()
         .unwrap_or_default();
-    (max_versions, custom)
+    Ok((max_versions, custom))
+}
+
+/// Whether refreshing `current` needs the metadata endpoint on top of the data read.
+///
+/// The data read already returns the custom metadata; only `max_versions` lives on the
+/// metadata endpoint alone. So the second request is made when the profile manages
+/// `max_versions`, and on the first read after an import (no `version` yet), which must learn
+/// whatever is stored. Every other refresh is one request.
+fn needs_metadata_endpoint(current: &Value) -> bool {
+    !current.attr("max_versions").is_null() || current.attr("version").is_null()
 }
 
 fn write_error(err: VaultError, path: &str) -> Diagnostic {
@@ -374,7 +407,7 @@ impl SparkProfile {
         if !changed {
             return Ok(());
         }
-        let (max_versions, custom) = desired_metadata(planned);
+        let (max_versions, custom) = desired_metadata(planned)?;
         vault
             .write_metadata(mount, name, max_versions, &custom)
             .await
@@ -383,15 +416,19 @@ impl SparkProfile {
             })
     }
 
-    /// The check-and-set version a new profile is written with: 0 when nothing is at the path,
-    /// the current version when a deleted secret is re-created on top of its history. A live
-    /// secret belongs to someone else (or to another state) and is never overwritten.
-    async fn creation_cas(
+    /// How a new profile gets to Vault. Nothing at the path: written with check-and-set 0. A
+    /// deleted secret: written on top of its history. A live secret holding exactly the planned
+    /// content (same `content_sha256`): adopted as it is, since that is what a create interrupted
+    /// after its write (the provider killed, the answer lost) leaves behind, and writing it again
+    /// would only add a version. A live secret with other content belongs to someone else (or
+    /// to another state) and is never overwritten.
+    async fn creation(
         &self,
         vault: &VaultClient,
         mount: &str,
         name: &str,
-    ) -> Result<u64, Diagnostics> {
+        planned_sha256: Option<&str>,
+    ) -> Result<Creation, Diagnostics> {
         let path = format!("{mount}/{name}");
         let read_failed = |e: VaultError| remote_error(&format!("Unable to read {path}"), &e);
         let Some(meta) = vault
@@ -399,25 +436,29 @@ impl SparkProfile {
             .await
             .map_err(read_failed)?
         else {
-            return Ok(0);
+            return Ok(Creation::Write { cas: 0 });
         };
-        if vault
-            .read_opt(mount, name)
-            .await
-            .map_err(read_failed)?
-            .is_some()
-        {
-            return Err(Diagnostic::error(
-                "Spark profile already exists",
-                format!(
-                    "A secret already exists at {path}. Import it with `terraform import \
-                     konoha_spark_profile.<name> {path}` to manage it, or choose another name."
-                ),
-            )
-            .at(AttributePath::attr("name"))
-            .into());
+        let Some(live) = vault.read_opt(mount, name).await.map_err(read_failed)? else {
+            return Ok(Creation::Write {
+                cas: meta.current_version,
+            });
+        };
+        let live_sha256 = spark::content_sha256(&spark::render_env_file(&live.data));
+        if Some(live_sha256.as_str()) == planned_sha256 {
+            return Ok(Creation::Adopt {
+                version: live.version,
+            });
         }
-        Ok(meta.current_version)
+        Err(Diagnostic::error(
+            "Spark profile already exists",
+            format!(
+                "A secret with other content already exists at {path}. Import it with \
+                 `terraform import konoha_spark_profile.<name> {path}` to manage it, or choose \
+                 another name."
+            ),
+        )
+        .at(AttributePath::attr("name"))
+        .into())
     }
 
     /// Writes the seal for `secrets`, keeping the key of an existing seal (servers and data
@@ -450,7 +491,8 @@ impl SparkProfile {
 
     /// Creates (no prior state) or updates the profile: writes the data only when the plan
     /// says so (its `version` is unknown), with check-and-set against the version Terraform
-    /// last saw, then the metadata when it changed.
+    /// last saw, then the metadata when it changed. A create adopts a live secret that holds
+    /// exactly the planned content (only possible without secret settings, whose hash is keyed).
     ///
     /// With secret settings the seal is written first: should the data write then fail, the
     /// next refresh sees the values differ from the seal and plans to write them again.
@@ -460,57 +502,92 @@ impl SparkProfile {
         prior: &Value,
         config: &Value,
     ) -> Result<Applied, ApplyError> {
-        let mut state = planned;
+        let state = planned;
         let (mount, name) = location(&state)?;
         let path = format!("{mount}/{name}");
         let vault = self.vault().await?;
-        if prior.is_null() || state.attr("version").is_unknown() {
-            let not_known = || {
-                Diagnostic::provider_bug(
-                    "Unknown values at apply",
-                    "the profile's settings are not all known.",
-                )
-            };
-            let content = content_of(&state, config).ok_or_else(not_known)?;
-            let secrets = Secrets::resolve(&secrets_input(&state, config)).ok_or_else(not_known)?;
-            let cas = if prior.is_null() {
-                self.creation_cas(&vault, &mount, &name).await?
-            } else {
-                version_of(prior)
-            };
-            let sha256 = if secrets.is_empty() && !has_secrets(prior) {
-                spark::content_sha256(&content.rendered)
-            } else {
+        if !prior.is_null() && !state.attr("version").is_unknown() {
+            // Nothing to write: the plan kept the content, its hash and the version.
+            let version = version_of(prior);
+            return self.finish(&vault, state, prior, None, version).await;
+        }
+        let not_known = || {
+            Diagnostic::provider_bug(
+                "Unknown values at apply",
+                "the profile's settings are not all known.",
+            )
+        };
+        let content = content_of(&state, config)?.ok_or_else(not_known)?;
+        let secrets = Secrets::resolve(&secrets_input(&state, config)?).ok_or_else(not_known)?;
+        require_kv2_mount(&vault, &mount).await?;
+        let plain_sha256 = secrets
+            .is_empty()
+            .then(|| spark::content_sha256(&content.rendered));
+        let cas = if prior.is_null() {
+            match self
+                .creation(&vault, &mount, &name, plain_sha256.as_deref())
+                .await?
+            {
+                Creation::Write { cas } => cas,
+                Creation::Adopt { version } => {
+                    tracing::info!(path = %path, version, "adopting the Spark profile Vault already holds");
+                    let sha256 = plain_sha256.unwrap_or_default();
+                    return self
+                        .finish(&vault, state, prior, Some((&content, &sha256)), version)
+                        .await;
+                }
+            }
+        } else {
+            version_of(prior)
+        };
+        let sha256 = match plain_sha256 {
+            Some(sha256) if !has_secrets(prior) => sha256,
+            plain => {
                 let seal = self.write_seal(&vault, &mount, &name, &secrets).await?;
                 let digest = spark::secrets::keyed_digest(
                     &seal.key,
                     &secrets.values(),
                     secrets.write_only_version,
                 );
-                if secrets.is_empty() {
-                    spark::content_sha256(&content.rendered)
-                } else {
+                plain.unwrap_or_else(|| {
                     spark::secrets::keyed_content_sha256(&content.rendered, &digest)
-                }
-            };
-            let mut data = content.public.clone();
-            data.extend(secrets.values());
-            let version = vault
-                .write_cas(&mount, &name, &data, cas)
-                .await
-                .map_err(|e| write_error(e, &path))?;
-            state.set_attr(
-                "version",
-                Value::int(i64::try_from(version).unwrap_or(i64::MAX)),
-            );
-            set_content(&mut state, &content);
-            set_hash(&mut state, &sha256);
-            tracing::info!(path = %path, version, "wrote Spark profile");
-        }
+                })
+            }
+        };
+        let mut data = content.public.clone();
+        data.extend(secrets.values());
+        let version = vault
+            .write_cas(&mount, &name, &data, cas)
+            .await
+            .map_err(|e| write_error(e, &path))?;
+        tracing::info!(path = %path, version, "wrote Spark profile");
+        self.finish(&vault, state, prior, Some((&content, &sha256)), version)
+            .await
+    }
+
+    /// The state after the data is in Vault at `version`: computed attributes set (from the
+    /// content and hash just written, when something was), metadata written when it changed.
+    async fn finish(
+        &self,
+        vault: &VaultClient,
+        mut state: Value,
+        prior: &Value,
+        written: Option<(&Content, &str)>,
+        version: u64,
+    ) -> Result<Applied, ApplyError> {
+        let (mount, name) = location(&state)?;
+        state.set_attr(
+            "version",
+            Value::int(i64::try_from(version).unwrap_or(i64::MAX)),
+        );
         set_identity(&mut state);
+        if let Some((content, sha256)) = written {
+            set_content(&mut state, content);
+            set_hash(&mut state, sha256);
+        }
         // The data is written from here on: if metadata fails, record it rather than lose it.
         if let Err(diagnostics) = self
-            .sync_metadata(&vault, (&mount, &name), prior, &state)
+            .sync_metadata(vault, (&mount, &name), prior, &state)
             .await
         {
             return Err(ApplyError {
@@ -588,12 +665,14 @@ impl Resource for SparkProfile {
     }
 
     fn validate_config(&self, config: &Value) -> Diagnostics {
-        let input = profile_input(config);
-        let secrets = spark::secrets::validate(
-            &input.name,
-            &input.extra_conf,
-            &secrets_input(config, config),
-        );
+        let input = match profile_input(config) {
+            Ok(input) => input,
+            Err(problems) => return problems,
+        };
+        let secrets = match secrets_input(config, config) {
+            Ok(secrets) => spark::secrets::validate(&input.name, &input.extra_conf, &secrets),
+            Err(problems) => return problems,
+        };
         spark::validate(&input)
             .into_iter()
             .chain(secrets)
@@ -604,7 +683,7 @@ impl Resource for SparkProfile {
     fn modify_plan(&self, req: PlanRequest<'_>) -> Result<Value, Diagnostics> {
         let mut planned = req.planned;
         set_identity(&mut planned);
-        let Some(content) = content_of(&planned, req.config) else {
+        let Some(content) = content_of(&planned, req.config)? else {
             return Ok(planned);
         };
         set_content(&mut planned, &content);
@@ -642,10 +721,16 @@ impl Resource for SparkProfile {
             tracing::info!(path = %path, "Spark profile is gone from Vault");
             return Ok(None);
         };
-        let meta = vault
-            .read_metadata_opt(&mount, &name)
-            .await
-            .map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?;
+        let stored_metadata = if needs_metadata_endpoint(&current) {
+            vault
+                .read_metadata_opt(&mount, &name)
+                .await
+                .map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?
+                .map(|meta| (meta.max_versions, meta.custom_metadata))
+        } else {
+            // 0: "the mount's setting", which `apply_metadata` keeps as null in state.
+            Some((0, secret.custom_metadata.clone()))
+        };
         // The seal only for profiles with secrets (and imports, which may have some), so that a
         // plain profile's refresh stays one data read.
         let seal = if has_secrets(&current) || current.attr("rendered").is_null() {
@@ -672,12 +757,8 @@ impl Resource for SparkProfile {
             set_hash(&mut state, &view.content_sha256);
         }
         state.set_attr("version", Value::int(secret.version as i64));
-        if let Some(meta) = meta {
-            super::profile_model::apply_metadata(
-                &mut state,
-                meta.max_versions,
-                &meta.custom_metadata,
-            );
+        if let Some((max_versions, custom_metadata)) = stored_metadata {
+            super::profile_model::apply_metadata(&mut state, max_versions, &custom_metadata);
         }
         set_identity(&mut state);
         Ok(Some(state))

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::remote_error;
+use crate::clients::Clients;
 use crate::framework::{Attribute, Block, DataReadRequest, DataSource, Schema};
-use crate::provider::Clients;
 use crate::spark;
 use crate::tf::{Diagnostic, Diagnostics, Value};
 
@@ -88,6 +88,7 @@ impl DataSource for SparkProfileData {
         };
         let path = format!("{mount}/{name}");
         let vault = self.clients.vault().await?;
+        super::require_kv2_mount(&vault, mount).await?;
         let secret = vault
             .read_opt(mount, name)
             .await

@@ -146,6 +146,13 @@ fn names_and_image() {
         ),
         (
             ServerInput {
+                image: set(""),
+                ..minimal()
+            },
+            vec!["image: \"\" is empty"],
+        ),
+        (
+            ServerInput {
                 image: set("apache/kyuubi: 1.10"),
                 ..minimal()
             },
@@ -235,6 +242,15 @@ fn replicas_and_ha() {
             },
             vec![
                 "ha.addresses: \"zk-0:2181,,zk-1:2181\" is not a comma-separated list of endpoints without spaces, e.g. \"zk-0:2181,zk-1:2181\"",
+            ],
+        ),
+        (
+            ServerInput {
+                ha: ha(set(""), Field::Unset),
+                ..minimal()
+            },
+            vec![
+                "ha.addresses: \"\" is not a comma-separated list of endpoints without spaces, e.g. \"zk-0:2181,zk-1:2181\"",
             ],
         ),
         (
@@ -612,6 +628,20 @@ fn labels() {
             labels(&[("app.kubernetes.io/instance", "x")]),
             vec![
                 "labels[\"app.kubernetes.io/instance\"]: \"app.kubernetes.io/instance\" is set by the provider on every object (with app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/managed-by); choose another key",
+            ],
+        ),
+        (
+            labels(&[("konoha.io/kyuubi-server", "other")]),
+            vec![
+                "labels[\"konoha.io/kyuubi-server\"]: \"konoha.io/kyuubi-server\" has the prefix \"konoha.io/\", which is the provider's (its labels find this server's pods and Spark drivers); choose another prefix",
+            ],
+        ),
+        (
+            labels(&[("-team", "a"), ("Example.com/tier", "a"), ("a/b/c", "a")]),
+            vec![
+                "labels[\"-team\"]: \"-team\" is not a label key: it has a name that must start and end with a letter or digit",
+                "labels[\"Example.com/tier\"]: \"Example.com/tier\" is not a label key: it has a prefix that is not a DNS subdomain: each dot-separated part may contain only lowercase letters, digits and '-'",
+                "labels[\"a/b/c\"]: \"a/b/c\" is not a label key: it has a prefix that is not a DNS subdomain: each dot-separated part may contain only lowercase letters, digits and '-'",
             ],
         ),
         (
