@@ -17,7 +17,18 @@ const PROTOS: [&str; 3] = [
 /// its `v`); unset, the binary reports `Cargo.toml`'s version.
 const RELEASE_VERSION_VAR: &str = "KONOHA_RELEASE_VERSION";
 
+/// The variable that asks the tests for a real control plane (see `tests/support/cluster.rs`).
+const ASSETS_ENV: &str = "KUBEBUILDER_ASSETS";
+
 fn main() -> Result<(), Box<dyn Error>> {
+    // `konoha_real_cluster` marks a build whose tests run on a real control plane, so a test
+    // that only a real API server can answer is reported as ignored on the double rather than
+    // passing without having checked anything.
+    println!("cargo::rustc-check-cfg=cfg(konoha_real_cluster)");
+    println!("cargo:rerun-if-env-changed={ASSETS_ENV}");
+    if std::env::var_os(ASSETS_ENV).is_some_and(|dir| !dir.is_empty()) {
+        println!("cargo:rustc-cfg=konoha_real_cluster");
+    }
     // Watching the directory reruns codegen when any proto changes, and only then.
     println!("cargo:rerun-if-changed=proto");
     println!("cargo:rerun-if-env-changed={RELEASE_VERSION_VAR}");

@@ -16,6 +16,7 @@ use support::terraform::{Action, Step, TestCase, Workdir};
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/kyuubi/deployments";
 const IMAGE: &str = "apache/kyuubi:1.10.2-spark";
+const ENGINE_IMAGE: &str = "apache/spark:3.5.3";
 
 /// A cluster with a `kyuubi` namespace, an OpenBao, and a provider attached to both.
 struct World {
@@ -94,6 +95,10 @@ resource "konoha_kyuubi_server" "{resource}" {{
 
   vault_agent {{
     role = "kyuubi"
+  }}
+
+  engine {{
+    image = "{ENGINE_IMAGE}"
   }}
 {body}
 }}
@@ -542,6 +547,10 @@ resource "konoha_kyuubi_server" "dbt" {
   image         = "apache/kyuubi:1.10.2-spark"
   spark_profile = konoha_spark_profile.p.ref
   delivery      = "kubernetes-secret"
+
+  engine {
+    image = "apache/spark:3.5.3"
+  }
 }
 "#;
     w.case()
@@ -616,13 +625,30 @@ fn validate_rejects_bad_servers_with_the_attribute_at_fault() {
         ("kyuubi-dbt", "\"secret/spark/dbt\""),
     ] {
         let config = w.config(4, &format!(
-            "resource \"konoha_kyuubi_server\" \"x\" {{\n  name = \"{name}\"\n  image = \"{IMAGE}\"\n  spark_profile = {profile}\n  vault_agent {{\n    role = \"k\"\n  }}\n}}\n"
+            "resource \"konoha_kyuubi_server\" \"x\" {{\n  name = \"{name}\"\n  image = \"{IMAGE}\"\n  spark_profile = {profile}\n  vault_agent {{\n    role = \"k\"\n  }}\n  engine {{\n    image = \"{ENGINE_IMAGE}\"\n  }}\n}}\n"
         ));
         work.set_config(&config).unwrap();
         if work.terraform(["validate", "-no-color"]).success() {
             failures.push(format!(
                 "--- name {name} / spark_profile {profile} was accepted"
             ));
+        }
+    }
+    // Without an engine image Spark starts no driver: refused with or without the block.
+    for (engine, expected) in [
+        ("", "Spark on Kubernetes starts no engine without one"),
+        (
+            "  engine {\n    idle_timeout = \"PT30M\"\n  }\n",
+            "The argument \"image\" is required",
+        ),
+    ] {
+        let config = w.config(4, &format!(
+            "resource \"konoha_kyuubi_server\" \"x\" {{\n  name = \"kyuubi-dbt\"\n  image = \"{IMAGE}\"\n  spark_profile = konoha_spark_profile.p.ref\n  vault_agent {{\n    role = \"k\"\n  }}\n{engine}}}\n"
+        ));
+        work.set_config(&config).unwrap();
+        let out = work.terraform(["validate", "-no-color"]);
+        if out.success() || !out.stderr.contains(expected) {
+            failures.push(format!("--- engine {engine:?}: {}", out.stderr));
         }
     }
     assert!(
@@ -724,4 +750,97 @@ fn regression_issue6_client_side_settings_change_nothing_in_the_cluster() {
     check_plan(&["force_conflicts", "timeouts", "wait_for_rollout"]);
     apply_plan_without_writes("an update of only client-side settings");
     work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
+}
+
+/// Creates `pod` (a pod spec with `name`) in `ns` as a server-side dry run, which Pod Security
+/// admission judges like a real create: the created pod, or the refusal.
+fn dry_run_pod(w: &World, ns: &str, name: &str, spec: Json) -> Result<Json, Json> {
+    let pod = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": { "name": name, "namespace": ns },
+        "spec": spec,
+    });
+    w.kube.apply_as(
+        "psa-probe",
+        &format!("/api/v1/namespaces/{ns}/pods/{name}?dryRun=All"),
+        &pod,
+        true,
+    )
+}
+
+/// Pod Security admission is the real API server's: the double has none, so this runs only
+/// on a real control plane and is reported as ignored elsewhere.
+#[test]
+#[cfg_attr(
+    not(konoha_real_cluster),
+    ignore = "not applicable on the API double (no Pod Security admission): needs KUBEBUILDER_ASSETS"
+)]
+fn a_restricted_namespace_admits_the_server_and_its_engines() {
+    let w = World::start();
+    let ns = "restricted";
+    w.kube.create_namespace(ns);
+    w.kube
+        .apply_as(
+            "psa-test",
+            &format!("/api/v1/namespaces/{ns}"),
+            &serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": ns,
+                    "labels": {
+                        "pod-security.kubernetes.io/enforce": "restricted",
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                    },
+                },
+            }),
+            true,
+        )
+        .expect("namespace labelled");
+    // The control: a plain pod is refused, so the label is enforced and what follows means
+    // something.
+    let plain = serde_json::json!({ "containers": [{ "name": "c", "image": IMAGE }] });
+    let refusal = dry_run_pod(&w, ns, "plain", plain).expect_err("a plain pod is refused");
+    assert!(
+        refusal.to_string().contains("violates PodSecurity"),
+        "unexpected refusal: {refusal}"
+    );
+    let dbt = server(
+        "dbt",
+        "kyuubi-dbt",
+        &format!("  namespace = \"{ns}\"\n  delivery = \"kubernetes-secret\"\n"),
+    )
+    .replace("  vault_agent {\n    role = \"kyuubi\"\n  }\n", "");
+    w.case()
+        .step(Step::config(w.config(4, &dbt)).check(|state| {
+            // The apply waited for the rollout: with the controller manager the ReplicaSet's
+            // pods were admitted. Check the pod specs themselves too, which holds without it.
+            state.check_attr("konoha_kyuubi_server.dbt", "ready_replicas", 1)?;
+            let deployment = w
+                .kube
+                .get(&format!(
+                    "/apis/apps/v1/namespaces/{ns}/deployments/kyuubi-dbt"
+                ))
+                .ok_or("no Deployment")?;
+            let server_spec = deployment["spec"]["template"]["spec"].clone();
+            dry_run_pod(&w, ns, "server", server_spec)
+                .map_err(|s| format!("server pod refused: {s}"))?;
+            let config_map = w
+                .kube
+                .get(&format!(
+                    "/api/v1/namespaces/{ns}/configmaps/kyuubi-dbt-conf"
+                ))
+                .ok_or("no ConfigMap")?;
+            for file in ["driver-pod-template.yaml", "executor-pod-template.yaml"] {
+                let text = config_map["data"][file].as_str().ok_or("no template")?;
+                let template: Json = serde_json::from_str(text).map_err(|e| e.to_string())?;
+                // Spark fills in the image; the rest is the template's.
+                let mut spec = template["spec"].clone();
+                spec["containers"][0]["image"] = Json::from(ENGINE_IMAGE);
+                dry_run_pod(&w, ns, "engine", spec).map_err(|s| format!("{file} refused: {s}"))?;
+            }
+            Ok(())
+        }))
+        .run_or_panic();
 }

@@ -46,6 +46,9 @@ pub fn server_input(v: &Value) -> Result<ServerInput, Diagnostics> {
             file_upload_path: field_string(b.attr("file_upload_path")),
             idle_timeout: field_string(b.attr("idle_timeout")),
             initialize_timeout: field_string(b.attr("initialize_timeout")),
+            run_as_user: ints.read(b.attr("run_as_user"), "engine.run_as_user"),
+            run_as_group: ints.read(b.attr("run_as_group"), "engine.run_as_group"),
+            fs_group: ints.read(b.attr("fs_group"), "engine.fs_group"),
         }),
         metrics: block(v.attr("metrics"), |b| kyuubi::MetricsInput {
             enabled: field_bool(b.attr("enabled")),
@@ -61,6 +64,14 @@ pub fn server_input(v: &Value) -> Result<ServerInput, Diagnostics> {
             requests_memory: field_string(b.attr("requests_memory")),
             limits_cpu: field_string(b.attr("limits_cpu")),
             limits_memory: field_string(b.attr("limits_memory")),
+        }),
+        pod_security_context: block(v.attr("pod_security_context"), |b| {
+            kyuubi::PodSecurityInput {
+                run_as_user: ints.read(b.attr("run_as_user"), "pod_security_context.run_as_user"),
+                run_as_group: ints
+                    .read(b.attr("run_as_group"), "pod_security_context.run_as_group"),
+                fs_group: ints.read(b.attr("fs_group"), "pod_security_context.fs_group"),
+            }
         }),
         labels: field_string_map(v.attr("labels")),
         restart_engines: field_bool(v.attr("restart_engines")),

@@ -80,7 +80,8 @@ pub(crate) fn server_block() -> Block {
     ))
     .block(NestedBlock::single(
         "engine",
-        Block::new("Where and how the Spark engines (drivers and executors) run.")
+        Block::new("Where and how the Spark engines (drivers and executors) run. Required, for \
+                    its `image`.")
             .attribute(Attribute::string("namespace").optional().description(
                 "The engines' namespace. Defaults to the server's.",
             ))
@@ -88,8 +89,11 @@ pub(crate) fn server_block() -> Block {
                 "The Spark drivers' ServiceAccount. Defaults to `<name>-spark`, which the \
                  provider creates with the RBAC a driver needs.",
             ))
-            .attribute(Attribute::string("image").optional().description(
-                "The Spark image for drivers and executors (`spark.kubernetes.container.image`).",
+            .attribute(Attribute::string("image").required().description(
+                "The Spark image for drivers and executors (`spark.kubernetes.container.image`), \
+                 e.g. `apache/spark:3.5.3`. Required: Spark on Kubernetes creates no driver \
+                 without it, and the provider does not guess one, since the right image \
+                 depends on the Spark version and the libraries the workloads need.",
             ))
             .attribute(Attribute::string("file_upload_path").optional().description(
                 "`spark.kubernetes.file.upload.path`, e.g. an S3 URL, for files sessions add.",
@@ -101,6 +105,16 @@ pub(crate) fn server_block() -> Block {
             .attribute(Attribute::string("initialize_timeout").optional().description(
                 "How long an engine may take to start \
                  (`kyuubi.session.engine.initialize.timeout`), e.g. `PT3M`.",
+            ))
+            .attribute(Attribute::int("run_as_user").optional().description(
+                "The user drivers and executors run as (`runAsUser` in their pod templates). \
+                 Defaults to 185, the `spark` user of the `apache/spark` images; never 0.",
+            ))
+            .attribute(Attribute::int("run_as_group").optional().description(
+                "The drivers' and executors' `runAsGroup`; the image's group when unset.",
+            ))
+            .attribute(Attribute::int("fs_group").optional().description(
+                "The drivers' and executors' `fsGroup`, which owns their volumes. Defaults to 185.",
             )),
     ))
     .block(NestedBlock::single(
@@ -136,6 +150,25 @@ pub(crate) fn server_block() -> Block {
             .attribute(Attribute::string("requests_memory").optional().description("Memory request, e.g. `2Gi`."))
             .attribute(Attribute::string("limits_cpu").optional().description("CPU limit."))
             .attribute(Attribute::string("limits_memory").optional().description("Memory limit.")),
+    ))
+    .block(NestedBlock::single(
+        "pod_security_context",
+        Block::new(
+            "The ids the server pod runs with, for images built with another user. The rest of \
+             the pod's security (non-root, no privilege escalation, no capabilities, the \
+             runtime's seccomp profile) is fixed, so the pod always meets Pod Security \
+             `restricted`.",
+        )
+        .attribute(Attribute::int("run_as_user").optional().description(
+            "`runAsUser`. Defaults to 10009, the `kyuubi` user of the `apache/kyuubi` images; \
+             never 0.",
+        ))
+        .attribute(Attribute::int("run_as_group").optional().description(
+            "`runAsGroup`; the image's group (`root` for `kyuubi`) when unset.",
+        ))
+        .attribute(Attribute::int("fs_group").optional().description(
+            "`fsGroup`, which owns the pod's writable volumes. Defaults to 10009.",
+        )),
     ))
     .attribute(Attribute::string_map("labels").optional().description(
         "Extra labels on every object; the `app.kubernetes.io/*` labels are the provider's.",
