@@ -80,6 +80,10 @@ resource "konoha_kyuubi_server" "etl" {
   image         = "apache/kyuubi:1.10.2-spark"
   spark_profile = konoha_spark_profile.p.ref
   delivery      = "kubernetes-secret"
+
+  engine {
+    image = "apache/spark:3.5.3"
+  }
 }
 "#;
 

@@ -785,7 +785,7 @@ mod tests {
             ("count", Value::Number(crate::tf::Number::Float(2.5))),
             ("limits", Value::object([("port", Value::int(0))])),
         ]);
-        let diags = server.validate_resource_config("test_counted", &config);
+        let diags = server.validate_resource_config("test_counted", &config, true);
         let found: Vec<(String, String)> = diags
             .iter()
             .map(|d| {
