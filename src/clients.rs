@@ -11,13 +11,13 @@ use tokio::sync::OnceCell;
 
 use crate::kube::{KubeClient, KubeSettings};
 use crate::tf::{Diagnostic, Diagnostics};
-use crate::vault::{VaultClient, VaultSettings};
+use crate::vault::{VaultClient, VaultSession, VaultSettings};
 
 /// The Vault settings, or why there are none yet.
 #[derive(Debug, Clone)]
 pub enum VaultConfig {
     /// Fully known.
-    Ready(VaultSettings),
+    Ready(Box<VaultSettings>),
     /// Some value is unknown until apply; calls must wait for the apply walk.
     Unknown,
     /// Nothing says where Vault is.
@@ -38,7 +38,7 @@ pub struct Clients {
 #[derive(Debug, Default)]
 struct Connections {
     vault_config: Option<VaultConfig>,
-    vault: OnceCell<VaultClient>,
+    vault: OnceCell<VaultSession>,
     /// `None` while the `kubernetes` block holds unknown values.
     kube_settings: Option<KubeSettings>,
     kube: OnceCell<KubeClient>,
@@ -89,10 +89,11 @@ impl Clients {
         Ok(client.clone())
     }
 
-    /// The Vault client, connecting (and logging in) on the first call.
+    /// The Vault client, connecting (and logging in) on the first call; later calls renew the
+    /// token or log in again as it nears expiry (see [`VaultSession`]).
     pub async fn vault(&self) -> Result<VaultClient, Diagnostics> {
         let connections = self.connections();
-        let client = connections
+        let session = connections
             .vault
             .get_or_try_init(|| async {
                 let config = connections
@@ -102,7 +103,7 @@ impl Clients {
                         "The provider was not configured before use.".to_owned(),
                     ));
                 let settings = match config {
-                    VaultConfig::Ready(settings) => settings,
+                    VaultConfig::Ready(settings) => *settings,
                     VaultConfig::Unknown => {
                         return Err(Diagnostic::error(
                             "Vault settings not known yet",
@@ -116,14 +117,14 @@ impl Clients {
                         return Err(Diagnostic::error("Vault is not configured", why).into());
                     }
                 };
-                VaultClient::connect(&settings).await.map_err(|e| {
-                    Diagnostics::from(Diagnostic::error(
-                        "Unable to connect to Vault",
-                        crate::tf::error_chain(&e),
-                    ))
-                })
+                Ok::<_, Diagnostics>(VaultSession::new(settings))
             })
             .await?;
-        Ok(client.clone())
+        session.client().await.map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Unable to connect to Vault",
+                crate::tf::error_chain(&e),
+            ))
+        })
     }
 }

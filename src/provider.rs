@@ -19,7 +19,7 @@ use crate::framework::{
 use crate::kube::KubeSettings;
 use crate::resources;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
-use crate::vault::{AppRoleLogin, Secret, VaultSettings};
+use crate::vault::{AppRoleLogin, JwtLogin, KubernetesLogin, Secret, VaultSettings};
 
 /// How long one Vault request may take before it fails.
 const VAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,6 +49,40 @@ impl Provider for Konoha {
 
     fn validate_config(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
+        let logins: Vec<&str> = LOGIN_BLOCKS
+            .into_iter()
+            .filter(|b| !config.attr("vault").attr(b).is_null())
+            .collect();
+        if logins.len() > 1 {
+            diags.push(
+                Diagnostic::error(
+                    "More than one Vault login",
+                    format!(
+                        "The vault block has {}: choose one way to log in.",
+                        logins.join(" and ")
+                    ),
+                )
+                .at(AttributePath::parse_dotted(&format!("vault.{}", logins[1]))),
+            );
+        }
+        for (block, fields) in [
+            ("auth_login_jwt", &["role", "jwt", "mount"][..]),
+            ("auth_login_kubernetes", &["role", "jwt_file", "mount"][..]),
+        ] {
+            for field in fields {
+                if config.attr("vault").attr(block).attr(field).as_str() == Some("") {
+                    diags.push(
+                        Diagnostic::error(
+                            "Invalid Vault login",
+                            format!("{field} must not be empty."),
+                        )
+                        .at(AttributePath::parse_dotted(&format!(
+                            "vault.{block}.{field}"
+                        ))),
+                    );
+                }
+            }
+        }
         let approle = config.attr("vault").attr("auth_login_approle");
         if !approle.is_null() {
             for field in ["role_id", "secret_id"] {
@@ -110,6 +144,62 @@ impl Provider for Konoha {
     }
 }
 
+/// The `vault` block's login blocks; at most one may be given.
+const LOGIN_BLOCKS: [&str; 3] = [
+    "auth_login_approle",
+    "auth_login_jwt",
+    "auth_login_kubernetes",
+];
+
+fn jwt_login_block() -> NestedBlock {
+    NestedBlock::single(
+        "auth_login_jwt",
+        Block::new(
+            "Log in with the JWT/OIDC auth method, using a token the CI system issues (for \
+             example GitLab's `id_tokens` or GitHub Actions' OIDC token). The token Vault \
+             returns is renewed while the provider runs, and the provider logs in again when \
+             renewal is impossible.",
+        )
+        .attribute(
+            Attribute::string("role")
+                .required()
+                .description("The JWT auth role to log in as."),
+        )
+        .attribute(Attribute::string("jwt").required().sensitive().description(
+            "The signed JWT, e.g. from an environment variable: `jwt = var.ci_job_jwt`.",
+        ))
+        .attribute(
+            Attribute::string("mount")
+                .optional()
+                .description("The path the JWT auth method is mounted at. Defaults to `jwt`."),
+        ),
+    )
+}
+
+fn kubernetes_login_block() -> NestedBlock {
+    NestedBlock::single(
+        "auth_login_kubernetes",
+        Block::new(
+            "Log in with the Kubernetes auth method, using the service-account token of the pod \
+             the provider runs in (a CI runner pod). The file is read at every login, so a \
+             rotated projected token is picked up; the Vault token is renewed while the \
+             provider runs.",
+        )
+        .attribute(
+            Attribute::string("role")
+                .required()
+                .description("The Kubernetes auth role to log in as."),
+        )
+        .attribute(Attribute::string("jwt_file").optional().description(
+            "The service-account token file. Defaults to \
+             `/var/run/secrets/kubernetes.io/serviceaccount/token`.",
+        ))
+        .attribute(Attribute::string("mount").optional().description(
+            "The path the Kubernetes auth method is mounted at. Defaults to `kubernetes`.",
+        )),
+    )
+}
+
 fn vault_block() -> NestedBlock {
     NestedBlock::single(
         "vault",
@@ -126,7 +216,8 @@ fn vault_block() -> NestedBlock {
                 .sensitive()
                 .description(
                     "The token to authenticate with. Defaults to the `VAULT_TOKEN` environment \
-                 variable. Not needed with `auth_login_approle`.",
+                 variable. Not needed with a login block (`auth_login_approle`, `auth_login_jwt`, \
+                 `auth_login_kubernetes`).",
                 ),
         )
         .attribute(Attribute::string("namespace").optional().description(
@@ -158,7 +249,9 @@ fn vault_block() -> NestedBlock {
                 .attribute(Attribute::string("mount").optional().description(
                     "The path the AppRole auth method is mounted at. Defaults to `approle`.",
                 )),
-        )),
+        ))
+        .block(jwt_login_block())
+        .block(kubernetes_login_block()),
     )
 }
 
@@ -221,19 +314,40 @@ pub fn resolve_vault(block: &Value, env: &dyn Fn(&str) -> Option<String>) -> Vau
             .unwrap_or("approle")
             .to_owned(),
     });
+    let text_or = |value: &Value, default: &str| value.as_str().unwrap_or(default).to_owned();
+    let jwt = block.attr("auth_login_jwt");
+    let jwt = (!jwt.is_null()).then(|| JwtLogin {
+        role: text_or(jwt.attr("role"), ""),
+        jwt: Secret::new(jwt.attr("jwt").as_str().unwrap_or_default()),
+        mount: text_or(jwt.attr("mount"), crate::vault::DEFAULT_JWT_MOUNT),
+    });
+    let kubernetes = block.attr("auth_login_kubernetes");
+    let kubernetes = (!kubernetes.is_null()).then(|| KubernetesLogin {
+        role: text_or(kubernetes.attr("role"), ""),
+        jwt_file: PathBuf::from(text_or(
+            kubernetes.attr("jwt_file"),
+            crate::vault::DEFAULT_SERVICE_ACCOUNT_TOKEN_FILE,
+        )),
+        mount: text_or(
+            kubernetes.attr("mount"),
+            crate::vault::DEFAULT_KUBERNETES_MOUNT,
+        ),
+    });
     let skip_tls_verify = block.attr("skip_tls_verify").as_bool().unwrap_or_else(|| {
         env("VAULT_SKIP_VERIFY")
             .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "True"))
     });
-    VaultConfig::Ready(VaultSettings {
+    VaultConfig::Ready(Box::new(VaultSettings {
         address,
         token: pick("token", "VAULT_TOKEN").map(Secret::new),
         namespace: pick("namespace", "VAULT_NAMESPACE"),
         ca_cert_file: pick("ca_cert_file", "VAULT_CACERT").map(PathBuf::from),
         skip_tls_verify,
         approle,
+        jwt,
+        kubernetes,
         request_timeout: VAULT_REQUEST_TIMEOUT,
-    })
+    }))
 }
 
 /// The `kubernetes` block as client settings, or `None` while a value is unknown. Where the

@@ -116,6 +116,9 @@ fn attribute_line(a: &Attribute) -> String {
     if a.sensitive {
         traits.push("Sensitive".to_owned());
     }
+    if a.write_only {
+        traits.push("Write-only, Terraform 1.11 and later".to_owned());
+    }
     if a.force_new {
         traits.push("Forces replacement".to_owned());
     }

@@ -162,6 +162,56 @@ fn collect_replace(
     }
 }
 
+/// Sets every write-only attribute to null, in nested blocks too: Terraform refuses a plan or a
+/// new state that holds a value for one, so no resource has to remember to drop them.
+pub fn null_write_only(block: &Block, value: &mut Value) {
+    let Some(entries) = value.as_map_mut() else {
+        return;
+    };
+    for attribute in block.attributes.iter().filter(|a| a.write_only) {
+        if let Some(v) = entries.get_mut(&attribute.name) {
+            *v = Value::Null;
+        }
+    }
+    for nested in &block.blocks {
+        match entries.get_mut(&nested.name) {
+            Some(object @ Value::Map(_)) => null_write_only(&nested.block, object),
+            Some(Value::List(items)) => {
+                for item in items {
+                    null_write_only(&nested.block, item);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The path of the first write-only attribute `config` sets, for refusing it when Terraform
+/// cannot keep it out of state (before 1.11).
+pub fn first_write_only_set(block: &Block, config: &Value) -> Option<AttributePath> {
+    first_write_only_at(block, config, &AttributePath::root())
+}
+
+fn first_write_only_at(block: &Block, config: &Value, at: &AttributePath) -> Option<AttributePath> {
+    let own = block
+        .attributes
+        .iter()
+        .find(|a| a.write_only && !config.attr(&a.name).is_null())
+        .map(|a| at.clone().push_attr(&a.name));
+    own.or_else(|| {
+        block.blocks.iter().find_map(|nested| {
+            let path = at.clone().push_attr(&nested.name);
+            match config.attr(&nested.name) {
+                object @ Value::Map(_) => first_write_only_at(&nested.block, object, &path),
+                Value::List(items) => items.iter().enumerate().find_map(|(i, item)| {
+                    first_write_only_at(&nested.block, item, &path.clone().push_index(i as i64))
+                }),
+                _ => None,
+            }
+        })
+    })
+}
+
 /// Calls `f(config_object, planned_object)` for each block object of a nested block value.
 fn for_each_block(
     nesting: Nesting,
@@ -236,6 +286,46 @@ mod tests {
         use_state_for_unknown(&block(), &prior, &mut planned);
         assert_eq!(planned.attr("id"), &Value::string("x"));
         assert!(planned.attr("digest").is_unknown());
+    }
+
+    #[test]
+    fn write_only_values_are_nulled_and_found_at_any_depth() {
+        let block = Block::new("t")
+            .attribute(Attribute::string("name").required())
+            .attribute(Attribute::string_map("secret").optional().write_only())
+            .block(NestedBlock::single(
+                "inner",
+                Block::new("i").attribute(Attribute::string("token").optional().write_only()),
+            ));
+        let config = Value::object([
+            ("name", Value::string("a")),
+            ("secret", Value::object([("k", Value::string("v"))])),
+            ("inner", Value::object([("token", Value::string("t"))])),
+        ]);
+        assert_eq!(
+            first_write_only_set(&block, &config),
+            Some(AttributePath::attr("secret"))
+        );
+        let mut planned = config.clone();
+        null_write_only(&block, &mut planned);
+        assert_eq!(
+            planned,
+            Value::object([
+                ("name", Value::string("a")),
+                ("secret", Value::Null),
+                ("inner", Value::object([("token", Value::Null)])),
+            ])
+        );
+        assert_eq!(first_write_only_set(&block, &planned), None);
+        let only_inner = Value::object([
+            ("name", Value::string("a")),
+            ("secret", Value::Null),
+            ("inner", Value::object([("token", Value::Unknown)])),
+        ]);
+        assert_eq!(
+            first_write_only_set(&block, &only_inner),
+            Some(AttributePath::attr("inner").push_attr("token"))
+        );
     }
 
     #[test]

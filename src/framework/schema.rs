@@ -257,6 +257,9 @@ pub struct Attribute {
     pub computed: bool,
     /// Terraform hides it in plans and output.
     pub sensitive: bool,
+    /// Configuration only: Terraform (1.11 and later) never stores it in a plan or state, and
+    /// the framework plans and records it as null.
+    pub write_only: bool,
     /// The value planned when the configuration leaves it null.
     pub default: Option<Value>,
     /// A planned change to it replaces the resource.
@@ -281,6 +284,7 @@ impl std::fmt::Debug for Attribute {
             .field("computed", &self.computed)
             .field("default", &self.default)
             .field("force_new", &self.force_new)
+            .field("write_only", &self.write_only)
             .field("client_side", &self.client_side)
             .finish_non_exhaustive()
     }
@@ -298,6 +302,7 @@ impl Attribute {
             optional: false,
             computed: false,
             sensitive: false,
+            write_only: false,
             default: None,
             force_new: false,
             use_state_for_unknown: false,
@@ -372,6 +377,14 @@ impl Attribute {
     #[must_use]
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+
+    /// Configuration only, never in plan or state (Terraform 1.11 and later). The value reaches
+    /// a resource's create and update in their `config`; the planned and new states hold null.
+    #[must_use]
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
         self
     }
 

@@ -173,13 +173,35 @@ impl Server {
     /// Checks a resource's configuration: attribute validators on what was written, then the
     /// resource's own checks on the configuration with defaults filled in, since cross-checks
     /// (a request no larger than a limit, say) must see the values the plan will hold.
-    pub fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+    ///
+    /// `write_only_allowed` is the client's capability: a Terraform that does not know
+    /// write-only attributes would store their values in plan and state, so setting one is
+    /// refused there.
+    pub fn validate_resource_config(
+        &self,
+        type_name: &str,
+        config: &Value,
+        write_only_allowed: bool,
+    ) -> Diagnostics {
         let resource = match self.resource(type_name) {
             Ok(r) => r,
             Err(diags) => return diags,
         };
         let block = &self.schemas.resources[type_name].block;
         let (mut diags, checked) = validate_attributes(block, config);
+        if !write_only_allowed && let Some(path) = plan::first_write_only_set(block, config) {
+            diags.push(
+                Diagnostic::error(
+                    "Write-only argument needs Terraform 1.11 or later",
+                    format!(
+                        "{path} is write-only: its value is kept out of plan and state, which \
+                         this Terraform cannot do. Upgrade Terraform to 1.11 or later, or leave \
+                         {path} unset."
+                    ),
+                )
+                .at(path),
+            );
+        }
         let mut with_defaults = checked.clone();
         plan::apply_defaults(block, &checked, &mut with_defaults);
         diags.extend(resource.validate_config(&with_defaults));
@@ -246,7 +268,9 @@ impl Server {
                 ctx: self.context(),
             })
             .await?;
-        Ok(state.unwrap_or(Value::Null))
+        let mut state = state.unwrap_or(Value::Null);
+        plan::null_write_only(&self.schemas.resources[type_name].block, &mut state);
+        Ok(state)
     }
 
     /// Plans a change, in the fixed order: destroy short-cut; defaults; computed to unknown when
@@ -295,6 +319,8 @@ impl Server {
                 planned
             }
         };
+        let mut planned = planned;
+        plan::null_write_only(block, &mut planned);
         let requires_replace = if prior.is_null() {
             Vec::new()
         } else {
@@ -379,19 +405,28 @@ impl Server {
                 })
                 .await
         };
+        let block = &self.schemas.resources[type_name].block;
+        let without_write_only = |mut state: Value| {
+            plan::null_write_only(block, &mut state);
+            state
+        };
         match result {
             Ok(applied) => {
+                let state = without_write_only(applied.state);
                 let mut diagnostics = applied.warnings;
-                if let Some(problem) = check_applied(&applied.state, &planned) {
+                if let Some(problem) = check_applied(&state, &planned) {
                     diagnostics.push(problem);
                 }
                 AppliedChange {
-                    state: Some(applied.state),
+                    state: Some(state),
                     diagnostics,
                 }
             }
             Err(err) => AppliedChange {
-                state: err.partial_state.or((!creating).then_some(prior)),
+                state: err
+                    .partial_state
+                    .or((!creating).then_some(prior))
+                    .map(without_write_only),
                 diagnostics: err.diagnostics,
             },
         }
@@ -630,7 +665,7 @@ mod tests {
     fn resource_checks_see_defaults_and_written_values() {
         let server = Server::new(Arc::new(WithCounted));
         let seen = |config: Value| {
-            let diags = server.validate_resource_config("test_counted", &config);
+            let diags = server.validate_resource_config("test_counted", &config, true);
             diags.iter().map(|d| d.detail.clone()).collect::<Vec<_>>()
         };
         assert_eq!(
@@ -647,6 +682,102 @@ mod tests {
         );
     }
 
+    /// A careless resource that copies its whole configuration into plan and state, write-only
+    /// attribute included: the framework must still keep the value out of both.
+    struct Echo;
+
+    #[async_trait::async_trait]
+    impl Resource for Echo {
+        fn type_name(&self) -> &'static str {
+            "test_echo"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new(
+                Block::new("t")
+                    .attribute(crate::framework::Attribute::string("name").required())
+                    .attribute(
+                        crate::framework::Attribute::string("password")
+                            .optional()
+                            .write_only(),
+                    ),
+            )
+        }
+        fn modify_plan(&self, req: PlanRequest<'_>) -> Result<Value, Diagnostics> {
+            Ok(req.config.clone())
+        }
+        async fn create(
+            &self,
+            req: CreateRequest,
+        ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
+            Ok(req.config.into())
+        }
+        async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
+            let mut state = req.current;
+            state.set_attr("password", Value::string("from-remote"));
+            Ok(Some(state))
+        }
+        async fn update(
+            &self,
+            req: UpdateRequest,
+        ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
+            Ok(req.config.into())
+        }
+        async fn delete(&self, _: DeleteRequest) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+    }
+
+    struct WithEcho;
+
+    #[async_trait::async_trait]
+    impl Provider for WithEcho {
+        fn schema(&self) -> Schema {
+            Schema::new(Block::new("p"))
+        }
+        async fn configure(&self, _: ConfigureRequest) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+        fn resources(&self) -> Vec<Arc<dyn Resource>> {
+            vec![Arc::new(Echo)]
+        }
+        fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+            Vec::new()
+        }
+    }
+
+    #[tokio::test]
+    async fn write_only_values_never_reach_plan_or_state() {
+        let server = Server::new(Arc::new(WithEcho));
+        let config = Value::object([
+            ("name", Value::string("a")),
+            ("password", Value::string("hunter2")),
+        ]);
+        let expected = Value::object([("name", Value::string("a")), ("password", Value::Null)]);
+
+        let planned = server
+            .plan_resource_change("test_echo", &Value::Null, config.clone(), &config)
+            .map(|change| change.planned);
+        assert_eq!(planned.as_ref().ok(), Some(&expected));
+
+        let applied = server
+            .apply_resource_change("test_echo", Value::Null, expected.clone(), config.clone())
+            .await;
+        assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
+        assert_eq!(applied.state.as_ref(), Some(&expected));
+
+        let refreshed = server.read_resource("test_echo", expected.clone()).await;
+        assert_eq!(refreshed.ok(), Some(expected));
+
+        assert!(
+            server
+                .validate_resource_config("test_echo", &config, true)
+                .is_empty()
+        );
+        let refused = server.validate_resource_config("test_echo", &config, false);
+        assert_eq!(refused.iter().count(), 1, "{refused:?}");
+        assert!(refused.iter().all(|d| d.summary.contains("Terraform 1.11")));
+    }
+
     #[test]
     fn bad_numbers_are_refused_at_their_path_and_hidden_from_the_resource() {
         let server = Server::new(Arc::new(WithCounted));
@@ -654,7 +785,7 @@ mod tests {
             ("count", Value::Number(crate::tf::Number::Float(2.5))),
             ("limits", Value::object([("port", Value::int(0))])),
         ]);
-        let diags = server.validate_resource_config("test_counted", &config);
+        let diags = server.validate_resource_config("test_counted", &config, true);
         let found: Vec<(String, String)> = diags
             .iter()
             .map(|d| {

@@ -37,7 +37,7 @@ fn attribute(attribute: &Attribute) -> pb::schema::Attribute {
         sensitive: attribute.sensitive,
         description_kind: pb::StringKind::Markdown as i32,
         deprecated: false,
-        write_only: false,
+        write_only: attribute.write_only,
     }
 }
 

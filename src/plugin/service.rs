@@ -130,10 +130,15 @@ impl provider_server::Provider for ProviderService {
         answer(
             || {
                 let config = decode(req.config.as_ref(), &self.resource_type(&req.type_name)?)?;
-                Ok(diagnostics(
-                    self.server
-                        .validate_resource_config(&req.type_name, &config),
-                ))
+                let write_only_allowed = req
+                    .client_capabilities
+                    .as_ref()
+                    .is_some_and(|c| c.write_only_attributes_allowed);
+                Ok(diagnostics(self.server.validate_resource_config(
+                    &req.type_name,
+                    &config,
+                    write_only_allowed,
+                )))
             },
             diagnostics,
         )

@@ -186,8 +186,11 @@ impl KyuubiServer {
                 )
                 .at(AttributePath::attr("spark_profile"))
             })?;
+        // The hash as the profile computes it (keyed, with secret settings); the Secret gets
+        // every value, secret ones included: delivering them is its job.
+        let seal = super::spark_profile::read_seal(&vault, &profile.mount, &profile.name).await?;
+        let sha = crate::spark::secrets::stored_view(&secret.data, seal.as_ref()).content_sha256;
         let rendered = crate::spark::render_env_file(&secret.data);
-        let sha = crate::spark::content_sha256(&rendered);
         if sha != profile.sha256 {
             return Err(Diagnostic::error(
                 "Spark profile does not match its reference",

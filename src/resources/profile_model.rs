@@ -137,6 +137,33 @@ pub fn profile_input(v: &Value) -> Result<ProfileInput, Diagnostics> {
     ints.finish(input)
 }
 
+/// The secret settings: `sensitive_conf` and the version from `value` (a configuration or
+/// plan), the write-only values from `config`, the only place Terraform ever sends them.
+pub fn secrets_input(
+    value: &Value,
+    config: &Value,
+) -> Result<spark::secrets::SecretsInput, Diagnostics> {
+    let mut ints = Ints::default();
+    let write_only_version = ints.read(
+        value.attr("sensitive_conf_wo_version"),
+        "sensitive_conf_wo_version",
+    );
+    ints.finish(spark::secrets::SecretsInput {
+        sensitive_conf: field_string_map(value.attr("sensitive_conf")),
+        write_only: field_string_map(config.attr("sensitive_conf_wo")),
+        write_only_version,
+    })
+}
+
+/// True when `state` records secret settings, so reading it needs the profile's seal.
+pub fn has_secrets(state: &Value) -> bool {
+    let sensitive = state
+        .attr("sensitive_conf")
+        .as_string_map()
+        .is_some_and(|m| !m.is_empty());
+    sensitive || !state.attr("sensitive_conf_wo_version").is_null()
+}
+
 /// A domain path as a Terraform attribute path. Single nested blocks are objects in this
 /// provider's schemas, so the domain's list indexes for them are dropped.
 pub fn attribute_path(segments: &[spark::PathSegment]) -> AttributePath {

@@ -4,18 +4,19 @@
 //! The file reads top to bottom: schema, validation and planning (pure), then create, read,
 //! update, delete and import (Vault I/O). The Spark rules themselves live in `crate::spark`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::profile_model::{Ints, attribute_path, profile_input};
+use super::profile_model::{Ints, attribute_path, has_secrets, profile_input, secrets_input};
 use super::{invalid_setting, remote_error, require_kv2_mount};
 use crate::clients::Clients;
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
     PlanRequest, ReadRequest, Resource, Schema, UpdateRequest,
 };
+use crate::spark::secrets::{REDACTED, Seal, Secrets};
 use crate::spark::{self, Field};
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 use crate::vault::{VaultClient, VaultError};
@@ -95,6 +96,37 @@ pub(crate) fn settings_block(block: Block) -> Block {
         ))
 }
 
+/// The secret settings: a sensitive map kept in state, and a write-only map with its version.
+fn secret_attributes(block: Block) -> Block {
+    block
+        .attribute(Attribute::string_map("sensitive_conf").optional().sensitive().description(
+            "Secret Spark properties, such as S3A keys or a catalog password: written into the \
+             same Vault secret as every other property, so they reach `spark.env`, but hidden in \
+             plans and output and shown in `rendered` as `key=<sensitive>`. Kept in state (marked \
+             sensitive); use `sensitive_conf_wo` to keep values out of state too. The same key \
+             rules as `extra_conf` apply, and a key may appear in only one of `extra_conf`, \
+             `sensitive_conf` and `sensitive_conf_wo`.",
+        ))
+        .attribute(
+            Attribute::string_map("sensitive_conf_wo")
+                .optional()
+                .sensitive()
+                .write_only()
+                .description(
+                    "Secret Spark properties that never reach a plan, the state or a log \
+                     (Terraform 1.11 and later). Written with the rest of the profile whenever it \
+                     is written; since Terraform cannot see these values change, bump \
+                     `sensitive_conf_wo_version` to write new ones. The same key rules as \
+                     `sensitive_conf` apply.",
+                ),
+        )
+        .attribute(Attribute::int("sensitive_conf_wo_version").optional().description(
+            "Required with `sensitive_conf_wo`, at least 1: a change writes the write-only values \
+             again and changes `content_sha256` and `ref`, so the servers using the profile \
+             restart with them.",
+        ))
+}
+
 fn dynamic_allocation_block() -> NestedBlock {
     NestedBlock::single(
         "dynamic_allocation",
@@ -148,10 +180,15 @@ pub(crate) fn content_attributes(block: Block) -> Block {
             "The secret's KV v2 API path, `<mount>/data/<name>`: what a Vault Agent template reads.",
         ))
         .attribute(Attribute::string("rendered").computed().description(
-            "The `spark.env` file: the stored properties as sorted `key=value` lines. Known at plan time.",
+            "The `spark.env` file: the stored properties as sorted `key=value` lines, each secret \
+             one as `key=<sensitive>`. Known at plan time.",
         ))
         .attribute(Attribute::string("content_sha256").computed().description(
-            "The SHA-256 of `rendered`, in hex. Known at plan time.",
+            "The SHA-256 of `rendered`, in hex; known at plan time. With secret settings it also \
+             covers an HMAC-SHA256 of their values and of `sensitive_conf_wo_version`, keyed with \
+             a random key kept in Vault beside the profile (`<name>.konoha-seal`), so it changes \
+             with any secret value and reveals none; it is then known after apply when a secret \
+             setting changes.",
         ))
         .attribute(Attribute::string("ref").computed().description(
             "`<mount>/<name>@sha256:<content_sha256>`: what a `konoha_kyuubi_server` references, \
@@ -187,7 +224,7 @@ impl SparkProfile {
                 .description("The secret's path under the mount, e.g. `spark/dbt`. Changing it replaces the profile."),
         );
         content_attributes(
-            settings_block(block)
+            secret_attributes(settings_block(block))
                 .block(dynamic_allocation_block())
                 .block(gpu_block())
                 .attribute(Attribute::string_map("custom_metadata").optional().description(
@@ -219,36 +256,56 @@ enum Creation {
     Adopt { version: u64 },
 }
 
-/// What the planned content is, when every input is known.
+/// What the planned content is, when every input is known. Secret values are not part of it:
+/// only their keys, which `rendered` lists.
 struct Content {
-    properties: BTreeMap<String, String>,
+    /// The non-secret properties.
+    public: BTreeMap<String, String>,
+    /// `rendered`: the non-secret lines, and `key=<sensitive>` for each secret key.
     rendered: String,
-    sha256: String,
-    /// Unknown while mount or name are.
-    reference: Option<String>,
+    /// The keys of `sensitive_conf` and `sensitive_conf_wo`.
+    secret_keys: BTreeSet<String>,
     recommended_shuffle_partitions: i64,
 }
 
-/// The content `value` plans, `None` while an input is unknown; an error when a whole-number
-/// attribute holds something else.
-fn content_of(value: &Value) -> Result<Option<Content>, Diagnostics> {
+/// The content `value` (a plan or state) renders, `None` while an input is unknown; an error
+/// when a whole-number attribute holds something else. Write-only keys come from `config`.
+fn content_of(value: &Value, config: &Value) -> Result<Option<Content>, Diagnostics> {
     let Some(profile) = spark::resolve(&profile_input(value)?) else {
         return Ok(None);
     };
-    let properties = spark::render_properties(&profile);
-    let rendered = spark::render_env_file(&properties);
-    let sha256 = spark::content_sha256(&rendered);
-    let reference = match (value.attr("mount").as_str(), value.attr("name").as_str()) {
-        (Some(mount), Some(name)) => Some(spark::profile_ref(mount, name, &sha256)),
-        _ => None,
+    let Some(secret_keys) = spark::secrets::secret_keys(&secrets_input(value, config)?) else {
+        return Ok(None);
     };
+    let public = spark::render_properties(&profile);
+    let rendered = spark::secrets::render_redacted(
+        &public,
+        secret_keys.iter().map(|k| (k.as_str(), REDACTED)),
+    );
     Ok(Some(Content {
-        reference,
         recommended_shuffle_partitions: profile.recommended_shuffle_partitions(),
-        properties,
+        public,
         rendered,
-        sha256,
+        secret_keys,
     }))
+}
+
+/// Sets `content_sha256` and, when mount and name are known, `ref`.
+fn set_hash(value: &mut Value, sha256: &str) {
+    value.set_attr("content_sha256", Value::string(sha256));
+    if let (Some(mount), Some(name)) = (value.attr("mount").as_str(), value.attr("name").as_str()) {
+        let reference = spark::profile_ref(mount, name, sha256);
+        value.set_attr("ref", Value::String(reference));
+    }
+}
+
+/// True when applying `planned` over `prior` writes the data: on create, and when the rendered
+/// text, a `sensitive_conf` value or the write-only version changes.
+fn rewrites(prior: &Value, planned: &Value, content: &Content) -> bool {
+    prior.is_null()
+        || prior.attr("rendered").as_str() != Some(content.rendered.as_str())
+        || prior.attr("sensitive_conf") != planned.attr("sensitive_conf")
+        || prior.attr("sensitive_conf_wo_version") != planned.attr("sensitive_conf_wo_version")
 }
 
 /// Sets the computed attributes that follow from mount and name.
@@ -262,10 +319,6 @@ fn set_identity(value: &mut Value) {
 
 fn set_content(value: &mut Value, content: &Content) {
     value.set_attr("rendered", Value::string(&content.rendered));
-    value.set_attr("content_sha256", Value::string(&content.sha256));
-    if let Some(reference) = &content.reference {
-        value.set_attr("ref", Value::string(reference));
-    }
     value.set_attr(
         "recommended_shuffle_partitions",
         Value::int(content.recommended_shuffle_partitions),
@@ -374,7 +427,7 @@ impl SparkProfile {
         vault: &VaultClient,
         mount: &str,
         name: &str,
-        planned_sha256: &str,
+        planned_sha256: Option<&str>,
     ) -> Result<Creation, Diagnostics> {
         let path = format!("{mount}/{name}");
         let read_failed = |e: VaultError| remote_error(&format!("Unable to read {path}"), &e);
@@ -391,7 +444,7 @@ impl SparkProfile {
             });
         };
         let live_sha256 = spark::content_sha256(&spark::render_env_file(&live.data));
-        if live_sha256 == planned_sha256 {
+        if Some(live_sha256.as_str()) == planned_sha256 {
             return Ok(Creation::Adopt {
                 version: live.version,
             });
@@ -408,65 +461,130 @@ impl SparkProfile {
         .into())
     }
 
-    /// Creates (no prior state) or updates the profile: writes the data only when it differs
-    /// from what the prior state rendered, with check-and-set against the version Terraform
-    /// last saw, then the metadata when it changed.
-    async fn write(&self, planned: Value, prior: &Value) -> Result<Applied, ApplyError> {
+    /// Writes the seal for `secrets`, keeping the key of an existing seal (servers and data
+    /// sources recompute hashes with it) or making a new random one.
+    async fn write_seal(
+        &self,
+        vault: &VaultClient,
+        mount: &str,
+        name: &str,
+        secrets: &Secrets,
+    ) -> Result<Seal, Diagnostics> {
+        let seal_name = spark::secrets::seal_name(name);
+        let path = format!("{mount}/{seal_name}");
+        let current = vault
+            .read_opt(mount, &seal_name)
+            .await
+            .map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?;
+        let cas = current.as_ref().map_or(0, |c| c.version);
+        let key = match current.as_ref().and_then(|c| Seal::from_data(&c.data)) {
+            Some(existing) => existing.key,
+            None => new_hmac_key()?,
+        };
+        let seal = Seal::new(key, secrets);
+        vault
+            .write_cas(mount, &seal_name, &seal.to_data(), cas)
+            .await
+            .map_err(|e| write_error(e, &path))?;
+        Ok(seal)
+    }
+
+    /// Creates (no prior state) or updates the profile: writes the data only when the plan
+    /// says so (its `version` is unknown), with check-and-set against the version Terraform
+    /// last saw, then the metadata when it changed. A create adopts a live secret that holds
+    /// exactly the planned content (only possible without secret settings, whose hash is keyed).
+    ///
+    /// With secret settings the seal is written first: should the data write then fail, the
+    /// next refresh sees the values differ from the seal and plans to write them again.
+    async fn write(
+        &self,
+        planned: Value,
+        prior: &Value,
+        config: &Value,
+    ) -> Result<Applied, ApplyError> {
         let state = planned;
         let (mount, name) = location(&state)?;
         let path = format!("{mount}/{name}");
-        let content = content_of(&state)?.ok_or_else(|| {
+        let vault = self.vault().await?;
+        if !prior.is_null() && !state.attr("version").is_unknown() {
+            // Nothing to write: the plan kept the content, its hash and the version.
+            let version = version_of(prior);
+            return self.finish(&vault, state, prior, None, version).await;
+        }
+        let not_known = || {
             Diagnostic::provider_bug(
                 "Unknown values at apply",
                 "the profile's settings are not all known.",
             )
-        })?;
-        let vault = self.vault().await?;
+        };
+        let content = content_of(&state, config)?.ok_or_else(not_known)?;
+        let secrets = Secrets::resolve(&secrets_input(&state, config)?).ok_or_else(not_known)?;
         require_kv2_mount(&vault, &mount).await?;
+        let plain_sha256 = secrets
+            .is_empty()
+            .then(|| spark::content_sha256(&content.rendered));
         let cas = if prior.is_null() {
             match self
-                .creation(&vault, &mount, &name, &content.sha256)
+                .creation(&vault, &mount, &name, plain_sha256.as_deref())
                 .await?
             {
-                Creation::Write { cas } => Some(cas),
+                Creation::Write { cas } => cas,
                 Creation::Adopt { version } => {
                     tracing::info!(path = %path, version, "adopting the Spark profile Vault already holds");
-                    return self.finish(&vault, state, prior, &content, version).await;
+                    let sha256 = plain_sha256.unwrap_or_default();
+                    return self
+                        .finish(&vault, state, prior, Some((&content, &sha256)), version)
+                        .await;
                 }
             }
-        } else if prior.attr("rendered").as_str() != Some(content.rendered.as_str()) {
-            Some(version_of(prior))
         } else {
-            None
+            version_of(prior)
         };
-        let version = match cas {
-            Some(cas) => vault
-                .write_cas(&mount, &name, &content.properties, cas)
-                .await
-                .map_err(|e| write_error(e, &path))?,
-            None => version_of(prior),
+        let sha256 = match plain_sha256 {
+            Some(sha256) if !has_secrets(prior) => sha256,
+            plain => {
+                let seal = self.write_seal(&vault, &mount, &name, &secrets).await?;
+                let digest = spark::secrets::keyed_digest(
+                    &seal.key,
+                    &secrets.values(),
+                    secrets.write_only_version,
+                );
+                plain.unwrap_or_else(|| {
+                    spark::secrets::keyed_content_sha256(&content.rendered, &digest)
+                })
+            }
         };
-        self.finish(&vault, state, prior, &content, version).await
+        let mut data = content.public.clone();
+        data.extend(secrets.values());
+        let version = vault
+            .write_cas(&mount, &name, &data, cas)
+            .await
+            .map_err(|e| write_error(e, &path))?;
+        tracing::info!(path = %path, version, "wrote Spark profile");
+        self.finish(&vault, state, prior, Some((&content, &sha256)), version)
+            .await
     }
 
-    /// The state after the data is in Vault at `version`: computed attributes set, metadata
-    /// written when it changed.
+    /// The state after the data is in Vault at `version`: computed attributes set (from the
+    /// content and hash just written, when something was), metadata written when it changed.
     async fn finish(
         &self,
         vault: &VaultClient,
         mut state: Value,
         prior: &Value,
-        content: &Content,
+        written: Option<(&Content, &str)>,
         version: u64,
     ) -> Result<Applied, ApplyError> {
         let (mount, name) = location(&state)?;
-        let path = format!("{mount}/{name}");
         state.set_attr(
             "version",
             Value::int(i64::try_from(version).unwrap_or(i64::MAX)),
         );
         set_identity(&mut state);
-        set_content(&mut state, content);
+        if let Some((content, sha256)) = written {
+            set_content(&mut state, content);
+            set_hash(&mut state, sha256);
+        }
         // The data is written from here on: if metadata fails, record it rather than lose it.
         if let Err(diagnostics) = self
             .sync_metadata(vault, (&mount, &name), prior, &state)
@@ -477,8 +595,62 @@ impl SparkProfile {
                 partial_state: Some(state),
             });
         }
-        tracing::info!(path = %path, version, "wrote Spark profile");
         Ok(state.into())
+    }
+}
+
+/// The seal of the profile `mount`/`name`, when there is a readable one; shared with the data
+/// source and the Kyuubi server's Secret delivery, which recompute the keyed hash with it.
+pub(crate) async fn read_seal(
+    vault: &VaultClient,
+    mount: &str,
+    name: &str,
+) -> Result<Option<Seal>, Diagnostics> {
+    let seal_name = spark::secrets::seal_name(name);
+    let found = vault
+        .read_opt(mount, &seal_name)
+        .await
+        .map_err(|e| remote_error(&format!("Unable to read {mount}/{seal_name}"), &e))?;
+    Ok(found.and_then(|secret| Seal::from_data(&secret.data)))
+}
+
+/// A random HMAC key for a new seal.
+fn new_hmac_key() -> Result<Vec<u8>, Diagnostics> {
+    let mut key = vec![0u8; 32];
+    aws_lc_rs::rand::fill(&mut key).map_err(|_| {
+        Diagnostics::from(Diagnostic::error(
+            "Unable to make a key for the secret settings",
+            "The system's random number generator failed; try again.",
+        ))
+    })?;
+    Ok(key)
+}
+
+/// A stand-in seal for a state with secret settings whose seal is gone from Vault: it keeps
+/// the secret keys secret, and since its key matches nothing, the refresh reports the secret
+/// values changed and the next apply writes them (and a new seal) again.
+fn stand_in_seal(current: &Value) -> Seal {
+    let sensitive_keys: BTreeSet<String> = current
+        .attr("sensitive_conf")
+        .as_string_map()
+        .unwrap_or_default()
+        .into_keys()
+        .collect();
+    let write_only_keys = current
+        .attr("rendered")
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.strip_suffix(&format!("={REDACTED}")))
+        .filter(|key| !sensitive_keys.contains(*key))
+        .map(str::to_owned)
+        .collect();
+    Seal {
+        key: vec![0; 32],
+        sensitive_keys,
+        write_only_keys,
+        write_only_version: None,
+        write_only_hmac: String::new(),
     }
 }
 
@@ -497,8 +669,13 @@ impl Resource for SparkProfile {
             Ok(input) => input,
             Err(problems) => return problems,
         };
+        let secrets = match secrets_input(config, config) {
+            Ok(secrets) => spark::secrets::validate(&input.name, &input.extra_conf, &secrets),
+            Err(problems) => return problems,
+        };
         spark::validate(&input)
             .into_iter()
+            .chain(secrets)
             .map(|v| invalid_setting(attribute_path(&v.path), v.message))
             .collect()
     }
@@ -506,23 +683,29 @@ impl Resource for SparkProfile {
     fn modify_plan(&self, req: PlanRequest<'_>) -> Result<Value, Diagnostics> {
         let mut planned = req.planned;
         set_identity(&mut planned);
-        let Some(content) = content_of(&planned)? else {
+        let Some(content) = content_of(&planned, req.config)? else {
             return Ok(planned);
         };
         set_content(&mut planned, &content);
-        // Only new content makes a new KV version; keep the version for anything else.
-        let same_content = req.prior.attr("rendered").as_str() == Some(content.rendered.as_str());
-        let version = if same_content {
-            req.prior.attr("version").clone()
+        if !rewrites(req.prior, &planned, &content) {
+            // Nothing is written: the hash, ref and KV version stay as they are.
+            for name in ["content_sha256", "ref", "version"] {
+                planned.set_attr(name, req.prior.attr(name).clone());
+            }
+        } else if content.secret_keys.is_empty() {
+            set_hash(&mut planned, &spark::content_sha256(&content.rendered));
+            planned.set_attr("version", Value::Unknown);
         } else {
-            Value::Unknown
-        };
-        planned.set_attr("version", version);
+            // The keyed hash needs the key in Vault, and plans make no remote calls.
+            for name in ["content_sha256", "ref", "version"] {
+                planned.set_attr(name, Value::Unknown);
+            }
+        }
         Ok(planned)
     }
 
     async fn create(&self, req: CreateRequest) -> Result<Applied, ApplyError> {
-        self.write(req.planned, &Value::Null).await
+        self.write(req.planned, &Value::Null, &req.config).await
     }
 
     async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
@@ -548,11 +731,30 @@ impl Resource for SparkProfile {
             // 0: "the mount's setting", which `apply_metadata` keeps as null in state.
             Some((0, secret.custom_metadata.clone()))
         };
+        // The seal only for profiles with secrets (and imports, which may have some), so that a
+        // plain profile's refresh stays one data read.
+        let seal = if has_secrets(&current) || current.attr("rendered").is_null() {
+            let found = read_seal(&vault, &mount, &name).await?;
+            found.or_else(|| has_secrets(&current).then(|| stand_in_seal(&current)))
+        } else {
+            None
+        };
+        let view = spark::secrets::stored_view(&secret.data, seal.as_ref());
         let mut state = current.clone();
-        let rendered = spark::render_env_file(&secret.data);
-        if current.attr("rendered").as_str() != Some(rendered.as_str()) {
+        if current.attr("rendered").as_str() != Some(view.rendered.as_str())
+            || current.attr("content_sha256").as_str() != Some(view.content_sha256.as_str())
+        {
             // Someone changed the data in Vault: show it as the attributes it corresponds to.
-            state = super::profile_model::state_from_properties(&current, &secret.data);
+            state = super::profile_model::state_from_properties(&current, &view.public);
+            let sensitive = if view.sensitive.is_empty() && current.attr("sensitive_conf").is_null()
+            {
+                Value::Null
+            } else {
+                Value::opt_string_map(Some(&view.sensitive))
+            };
+            state.set_attr("sensitive_conf", sensitive);
+            state.set_attr("rendered", Value::string(&view.rendered));
+            set_hash(&mut state, &view.content_sha256);
         }
         state.set_attr("version", Value::int(secret.version as i64));
         if let Some((max_versions, custom_metadata)) = stored_metadata {
@@ -563,19 +765,26 @@ impl Resource for SparkProfile {
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<Applied, ApplyError> {
-        self.write(req.planned, &req.prior).await
+        self.write(req.planned, &req.prior, &req.config).await
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), Diagnostics> {
         let (mount, name) = location(&req.prior)?;
         let path = format!("{mount}/{name}");
         let vault = self.vault().await?;
-        let result = if req.prior.attr("delete_all_versions").as_bool() == Some(true) {
-            vault.delete_all(&mount, &name).await
-        } else {
-            vault.delete_latest(&mount, &name).await
-        };
-        result.map_err(|e| remote_error(&format!("Unable to delete {path}"), &e))?;
+        let all_versions = req.prior.attr("delete_all_versions").as_bool() == Some(true);
+        let mut names = vec![name.clone()];
+        if has_secrets(&req.prior) {
+            names.push(spark::secrets::seal_name(&name));
+        }
+        for name in names {
+            let result = if all_versions {
+                vault.delete_all(&mount, &name).await
+            } else {
+                vault.delete_latest(&mount, &name).await
+            };
+            result.map_err(|e| remote_error(&format!("Unable to delete {mount}/{name}"), &e))?;
+        }
         tracing::info!(path = %path, "deleted Spark profile");
         Ok(())
     }

@@ -47,12 +47,19 @@ impl DataSource for SparkProfileData {
                 .attribute(computed_string("path", "The KV v2 API path, `<mount>/data/<name>`."))
                 .attribute(computed_int("version", "The current KV v2 version."))
                 .attribute(
-                    Attribute::string_map("properties")
-                        .computed()
-                        .description("Every stored Spark property, by name."),
+                    Attribute::string_map("properties").computed().description(
+                        "Every stored Spark property, by name, except secret ones \
+                         (`sensitive_conf`, `sensitive_conf_wo`), whose values stay out of state.",
+                    ),
                 )
-                .attribute(computed_string("rendered", "The `spark.env` file: sorted `key=value` lines."))
-                .attribute(computed_string("content_sha256", "The SHA-256 of `rendered`, in hex."))
+                .attribute(computed_string(
+                    "rendered",
+                    "The `spark.env` file: sorted `key=value` lines, each secret one as `key=<sensitive>`.",
+                ))
+                .attribute(computed_string(
+                    "content_sha256",
+                    "The profile's content hash, as the resource's `content_sha256`.",
+                ))
                 .attribute(computed_string(
                     "ref",
                     "`<mount>/<name>@sha256:<content_sha256>`, for `konoha_kyuubi_server.spark_profile`.",
@@ -92,9 +99,10 @@ impl DataSource for SparkProfileData {
                     format!("No live secret at {path} in Vault."),
                 )
             })?;
-        let props = &secret.data;
-        let rendered = spark::render_env_file(props);
-        let sha = spark::content_sha256(&rendered);
+        let seal = super::spark_profile::read_seal(&vault, mount, name).await?;
+        let view = spark::secrets::stored_view(&secret.data, seal.as_ref());
+        let props = &view.public;
+        let (rendered, sha) = (view.rendered.clone(), view.content_sha256.clone());
         let int = |key: &str| Value::opt_int(props.get(key).and_then(|v| v.parse().ok()));
         let string = |key: &str| Value::opt_string(props.get(key).cloned());
         Ok(Value::object([

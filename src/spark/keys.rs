@@ -117,17 +117,31 @@ pub(crate) fn check_extra_conf(
     extra_conf: &Field<BTreeMap<String, Field<String>>>,
     out: &mut Vec<Violation>,
 ) {
-    let Some(entries) = extra_conf.value() else {
+    check_conf_map("extra_conf", extra_conf, ValueShown::Yes, out);
+}
+
+/// Whether a message may quote a map's values: never for secret settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueShown {
+    /// Plain settings: the message quotes the bad value.
+    Yes,
+    /// Secret settings: the message names the key only.
+    No,
+}
+
+/// The `extra_conf` rules for any map of Spark properties called `attribute`.
+pub(crate) fn check_conf_map(
+    attribute: &'static str,
+    entries: &Field<BTreeMap<String, Field<String>>>,
+    shown: ValueShown,
+    out: &mut Vec<Violation>,
+) {
+    let Some(entries) = entries.value() else {
         return;
     };
     for (key, value) in entries {
-        let path = || {
-            vec![
-                PathSegment::Attr("extra_conf"),
-                PathSegment::Key(key.clone()),
-            ]
-        };
-        if let Some(problem) = key_problem(key) {
+        let path = || vec![PathSegment::Attr(attribute), PathSegment::Key(key.clone())];
+        if let Some(problem) = key_problem(attribute, key) {
             out.push(Violation::new(path(), problem));
         }
         match value {
@@ -138,21 +152,22 @@ pub(crate) fn check_extra_conf(
             )),
             Field::Set(text) => {
                 if let Some(problem) = value_problem(text) {
-                    out.push(Violation::new(
-                        path(),
-                        format!("the value {text:?} of {key:?} {problem}"),
-                    ));
+                    let message = match shown {
+                        ValueShown::Yes => format!("the value {text:?} of {key:?} {problem}"),
+                        ValueShown::No => format!("the value of {key:?} {problem}"),
+                    };
+                    out.push(Violation::new(path(), message));
                 }
             }
         }
     }
 }
 
-/// The first thing wrong with an `extra_conf` key, as a full message.
-fn key_problem(key: &str) -> Option<String> {
+/// The first thing wrong with a key of the map `attribute`, as a full message.
+fn key_problem(attribute: &str, key: &str) -> Option<String> {
     if !key.starts_with("spark.") || key.len() == "spark.".len() {
         return Some(format!(
-            "{key:?} is not a Spark property: extra_conf keys start with \"spark.\" \
+            "{key:?} is not a Spark property: {attribute} keys start with \"spark.\" \
              (e.g. \"spark.sql.adaptive.enabled\"); Kyuubi settings belong in the server's kyuubi_conf"
         ));
     }
@@ -165,10 +180,10 @@ fn key_problem(key: &str) -> Option<String> {
              properties file: Spark property names have no whitespace, '=', ':' or '\\'"
         ));
     }
-    if let Some(attribute) = typed_attribute(key) {
+    if let Some(typed) = typed_attribute(key) {
         return Some(format!(
-            "{key:?} is rendered from a typed attribute: set {attribute} instead of repeating it \
-             in extra_conf"
+            "{key:?} is rendered from a typed attribute: set {typed} instead of repeating it \
+             in {attribute}"
         ));
     }
     if SERVER_OWNED.contains(&key) {

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod profile;
 pub mod quantity;
 pub mod render;
+pub mod secrets;
 pub mod storage;
 pub mod validate;
 pub mod violation;

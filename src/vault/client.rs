@@ -6,8 +6,8 @@
 //! plain struct instead.
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use vaultrs::client::{Client as _, VaultClientSettings};
 use vaultrs::error::ClientError;
@@ -15,6 +15,39 @@ use vaultrs::error::ClientError;
 use super::error::{Failure, classify};
 use super::mounts::MountCache;
 use super::{Secret, VaultError, VaultSettings};
+
+/// How long the current token is good for, as Vault granted it.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    obtained: Instant,
+    /// Zero for a token given as is: its lifetime is not known, and it is used as long as it
+    /// works.
+    ttl: Duration,
+    /// The TTL the login granted; a renewal that gets much less is nearing the token's maximum.
+    granted: Duration,
+    renewable: bool,
+}
+
+impl Lease {
+    fn unknown() -> Self {
+        Self {
+            obtained: Instant::now(),
+            ttl: Duration::ZERO,
+            granted: Duration::ZERO,
+            renewable: false,
+        }
+    }
+
+    fn from_auth(auth: &vaultrs::api::AuthInfo) -> Self {
+        let ttl = Duration::from_secs(auth.lease_duration);
+        Self {
+            obtained: Instant::now(),
+            ttl,
+            granted: ttl,
+            renewable: auth.renewable,
+        }
+    }
+}
 
 /// A connected, authenticated Vault client. Cheap to clone: clones share one HTTP connection
 /// pool and one token.
@@ -25,6 +58,9 @@ pub struct VaultClient {
 
 struct Inner {
     api: vaultrs::client::VaultClient,
+    lease: Mutex<Lease>,
+    /// The login's token accessor: not a credential, but it names the token in Vault's API.
+    accessor: Option<String>,
     address: String,
     namespace: Option<String>,
     timeout: Duration,
@@ -45,14 +81,16 @@ impl fmt::Debug for VaultClient {
 impl VaultClient {
     /// Builds the HTTP client and authenticates.
     ///
-    /// With an AppRole login configured this logs in once (one request) and uses the token it
-    /// returns; with only a token it makes no request at all, so a bad token shows up on the
+    /// With a login configured (AppRole, JWT or Kubernetes) this logs in once (one request) and
+    /// uses the token it returns; with only a token it makes no request at all, so a bad token shows up on the
     /// first operation as [`VaultError::PermissionDenied`]. Fails with
     /// [`VaultError::MissingCredentials`] when neither is set.
     pub async fn connect(settings: &VaultSettings) -> Result<Self, VaultError> {
         let address = parse_address(&settings.address)?;
         let token = settings.token.as_ref().filter(|t| !t.is_empty());
-        if settings.approle.is_none() && token.is_none() {
+        let has_login =
+            settings.approle.is_some() || settings.jwt.is_some() || settings.kubernetes.is_some();
+        if !has_login && token.is_none() {
             return Err(VaultError::MissingCredentials);
         }
         // vaultrs puts both into HTTP headers and panics on characters a header cannot carry.
@@ -94,41 +132,69 @@ impl VaultClient {
         })?;
         let mut client = Inner {
             api,
+            lease: Mutex::new(Lease::unknown()),
+            accessor: None,
             address: settings.address.clone(),
             namespace: settings.namespace.clone(),
             timeout: settings.request_timeout,
             mounts: MountCache::default(),
         };
-        if let Some(approle) = &settings.approle {
-            let login_path = format!("auth/{}/login", approle.mount);
-            tracing::debug!(address = %client.address, path = %login_path, "Vault AppRole login");
-            let auth = vaultrs::auth::approle::login(
-                &client.api,
-                &approle.mount,
-                &approle.role_id,
-                approle.secret_id.expose(),
-            )
-            .await
-            .map_err(|source| match classify(&source) {
-                // A refused login is not "the token lacks permission": there is no token yet.
-                Failure::Unreachable | Failure::TimedOut => {
-                    client.fail("log in at", login_path, source, |_, source| {
-                        VaultError::AppRoleLogin {
-                            mount: approle.mount.clone(),
-                            source,
-                        }
-                    })
-                }
-                _ => VaultError::AppRoleLogin {
-                    mount: approle.mount.clone(),
-                    source: Box::new(source),
-                },
-            })?;
+        if let Some(auth) = client.log_in(settings).await? {
             client.api.set_token(&auth.client_token);
+            client.lease = Mutex::new(Lease::from_auth(&auth));
+            client.accessor = Some(auth.accessor);
         }
         Ok(Self {
             inner: Arc::new(client),
         })
+    }
+
+    /// True when the token has used two thirds of its TTL: time to renew it or log in again.
+    /// Never for a token given as is, whose TTL is not known.
+    pub fn needs_refresh(&self, now: Instant) -> bool {
+        let lease = self.lease();
+        !lease.ttl.is_zero() && now.duration_since(lease.obtained) >= lease.ttl * 2 / 3
+    }
+
+    /// True when Vault said the token can be renewed.
+    pub fn renewable(&self) -> bool {
+        self.lease().renewable
+    }
+
+    /// The accessor of the token a login returned (none for a token given as is).
+    pub fn accessor(&self) -> Option<&str> {
+        self.inner.accessor.as_deref()
+    }
+
+    /// Renews the token (`auth/token/renew-self`). Returns false when Vault granted less than
+    /// a third of the login's TTL: the token nears its maximum TTL, so a new login is due.
+    pub async fn renew(&self) -> Result<bool, VaultError> {
+        let auth = vaultrs::token::renew_self(&self.inner.api, None)
+            .await
+            .map_err(|source| {
+                self.fail(
+                    "renew the token at",
+                    "auth/token/renew-self".to_owned(),
+                    source,
+                    |_, source| VaultError::RenewToken { source },
+                )
+            })?;
+        let granted = self.lease().granted;
+        let mut renewed = Lease::from_auth(&auth);
+        renewed.granted = granted;
+        if let Ok(mut lease) = self.inner.lease.lock() {
+            *lease = renewed;
+        }
+        tracing::debug!(ttl_seconds = auth.lease_duration, "renewed the Vault token");
+        Ok(renewed.ttl >= granted / 3)
+    }
+
+    fn lease(&self) -> Lease {
+        self.inner
+            .lease
+            .lock()
+            .map(|l| *l)
+            .unwrap_or_else(|_| Lease::unknown())
     }
 
     /// The Vault address this client talks to.
@@ -160,6 +226,75 @@ impl VaultClient {
 }
 
 impl Inner {
+    /// Logs in with the configured method, if any: AppRole, then JWT, then Kubernetes (the
+    /// provider allows only one). `None` means the token is used as given.
+    async fn log_in(
+        &self,
+        settings: &VaultSettings,
+    ) -> Result<Option<vaultrs::api::AuthInfo>, VaultError> {
+        let (method, mount, result) = if let Some(approle) = &settings.approle {
+            let result = vaultrs::auth::approle::login(
+                &self.api,
+                &approle.mount,
+                &approle.role_id,
+                approle.secret_id.expose(),
+            )
+            .await;
+            ("AppRole", &approle.mount, result)
+        } else if let Some(jwt) = &settings.jwt {
+            let result = vaultrs::auth::oidc::login(
+                &self.api,
+                &jwt.mount,
+                jwt.jwt.expose(),
+                Some(jwt.role.clone()),
+            )
+            .await;
+            ("JWT", &jwt.mount, result)
+        } else if let Some(kubernetes) = &settings.kubernetes {
+            // Read at every login: the kubelet rotates projected service-account tokens.
+            let jwt = std::fs::read_to_string(&kubernetes.jwt_file).map_err(|source| {
+                VaultError::ReadJwtFile {
+                    path: kubernetes.jwt_file.clone(),
+                    source,
+                }
+            })?;
+            let jwt = Secret::new(jwt.trim());
+            let result = vaultrs::auth::kubernetes::login(
+                &self.api,
+                &kubernetes.mount,
+                &kubernetes.role,
+                jwt.expose(),
+            )
+            .await;
+            ("Kubernetes", &kubernetes.mount, result)
+        } else {
+            return Ok(None);
+        };
+        let login_path = format!("auth/{mount}/login");
+        tracing::debug!(address = %self.address, path = %login_path, method, "Vault login");
+        result.map(Some).map_err(|source| match classify(&source) {
+            // A refused login is not "the token lacks permission": there is no token yet.
+            Failure::Unreachable | Failure::TimedOut => {
+                self.fail("log in at", login_path, source, |_, source| {
+                    VaultError::Login {
+                        method,
+                        mount: mount.clone(),
+                        source,
+                    }
+                })
+            }
+            _ if method == "AppRole" => VaultError::AppRoleLogin {
+                mount: mount.clone(),
+                source: Box::new(source),
+            },
+            _ => VaultError::Login {
+                method,
+                mount: mount.clone(),
+                source: Box::new(source),
+            },
+        })
+    }
+
     fn fail(
         &self,
         action: &'static str,

@@ -32,8 +32,8 @@ pub enum VaultError {
     },
     /// Neither a token nor an AppRole login is configured.
     #[error(
-        "no Vault credentials: set a token (VAULT_TOKEN or the provider's vault.token) or an \
-         AppRole login"
+        "no Vault credentials: set a token (VAULT_TOKEN or the provider's vault.token) or a \
+         login (AppRole, JWT or Kubernetes)"
     )]
     MissingCredentials,
     /// The token or namespace holds characters an HTTP header cannot carry (often a trailing
@@ -62,6 +62,33 @@ pub enum VaultError {
         /// What `vaultrs` reported.
         #[source]
         source: Box<ClientError>,
+    },
+    /// Vault refused or failed a JWT or Kubernetes login.
+    #[error("{method} login at auth/{mount}/login failed{}", server_said(source))]
+    Login {
+        /// `JWT` or `Kubernetes`.
+        method: &'static str,
+        /// The auth mount.
+        mount: String,
+        /// What `vaultrs` reported.
+        #[source]
+        source: Box<ClientError>,
+    },
+    /// Vault refused to renew the token.
+    #[error("renewing the Vault token failed{}", server_said(source))]
+    RenewToken {
+        /// What `vaultrs` reported.
+        #[source]
+        source: Box<ClientError>,
+    },
+    /// The service-account token file for a Kubernetes login cannot be read.
+    #[error("reading the service-account token {path:?} for the Vault Kubernetes login")]
+    ReadJwtFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        #[source]
+        source: std::io::Error,
     },
     /// The mount or name is not a usable KV v2 path.
     #[error("invalid secret path {path:?}: {reason}")]
@@ -217,6 +244,8 @@ impl VaultError {
         match self {
             Self::BuildClient { source, .. }
             | Self::AppRoleLogin { source, .. }
+            | Self::Login { source, .. }
+            | Self::RenewToken { source, .. }
             | Self::Unreachable { source, .. }
             | Self::TimedOut { source, .. }
             | Self::PermissionDenied { source, .. }
@@ -231,6 +260,7 @@ impl VaultError {
             Self::InvalidAddress { .. }
             | Self::InvalidCaCertPath { .. }
             | Self::MissingCredentials
+            | Self::ReadJwtFile { .. }
             | Self::InvalidHeaderValue { .. }
             | Self::InvalidPath { .. }
             | Self::CasOutOfRange { .. }

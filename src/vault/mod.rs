@@ -3,11 +3,13 @@
 //!
 //! It knows HTTP and Vault, nothing about Terraform or Spark: turning provider attributes and
 //! `VAULT_*` environment variables into [`VaultSettings`] is the provider's job, and turning a
-//! [`VaultError`] into a diagnostic is the resources' job. Left out on purpose: KV v1, token
-//! renewal (a provider process lives for one Terraform command), and auth methods other than a
-//! token or AppRole. A KV v1 mount, or any other engine, is refused by [`mounts`] before use.
+//! [`VaultError`] into a diagnostic is the resources' job. Logins: a token as is, AppRole, JWT
+//! (a CI system's OIDC token) and Kubernetes (a pod's service-account token). Left out on
+//! purpose: KV v1 and other auth methods. A KV v1 mount, or any other engine, is refused by
+//! [`mounts`] before use.
 //!
 //! - [`client`]: [`VaultClient::connect`] and the mapping from settings to `vaultrs`;
+//! - [`session`]: [`VaultSession`], which renews the token or logs in again as it nears expiry;
 //! - [`kv2`]: the KV v2 operations, as methods on [`VaultClient`];
 //! - [`mounts`]: the check that a mount is KV v2 ([`MountKind`] says what it is), cached per
 //!   client;
@@ -17,6 +19,7 @@ pub mod client;
 pub mod error;
 pub mod kv2;
 pub mod mounts;
+pub mod session;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -25,6 +28,7 @@ use std::time::Duration;
 pub use client::VaultClient;
 pub use error::VaultError;
 pub use kv2::{SecretMetadata, SecretVersion};
+pub use session::VaultSession;
 
 /// How long one HTTP request to Vault may take before it fails as timed out.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,7 +36,40 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The auth mount AppRole is enabled at unless configured otherwise.
 pub const DEFAULT_APPROLE_MOUNT: &str = "approle";
 
+/// The auth mount the JWT/OIDC method is enabled at unless configured otherwise.
+pub const DEFAULT_JWT_MOUNT: &str = "jwt";
+
+/// The auth mount the Kubernetes method is enabled at unless configured otherwise.
+pub const DEFAULT_KUBERNETES_MOUNT: &str = "kubernetes";
+
+/// Where Kubernetes mounts a pod's service-account token.
+pub const DEFAULT_SERVICE_ACCOUNT_TOKEN_FILE: &str =
+    "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
 pub use crate::secret::Secret;
+
+/// A JWT/OIDC auth method login with a token the caller already holds (e.g. a CI system's).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct JwtLogin {
+    /// The role to log in as.
+    pub role: String,
+    /// The signed JWT.
+    pub jwt: Secret,
+    /// The auth mount, without `auth/`.
+    pub mount: String,
+}
+
+/// A Kubernetes auth method login with the service-account token in `jwt_file`, read at each
+/// login (the kubelet rotates projected tokens).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct KubernetesLogin {
+    /// The role to log in as.
+    pub role: String,
+    /// The token file.
+    pub jwt_file: PathBuf,
+    /// The auth mount, without `auth/`.
+    pub mount: String,
+}
 
 /// What Vault has mounted at a path, as far as this token can see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +150,10 @@ pub struct VaultSettings {
     pub skip_tls_verify: bool,
     /// Log in with AppRole instead of using [`VaultSettings::token`].
     pub approle: Option<AppRoleLogin>,
+    /// Log in with a JWT instead of [`VaultSettings::token`].
+    pub jwt: Option<JwtLogin>,
+    /// Log in with a Kubernetes service-account token instead of [`VaultSettings::token`].
+    pub kubernetes: Option<KubernetesLogin>,
     /// Limit for each HTTP request, connection included.
     pub request_timeout: Duration,
 }
@@ -128,6 +169,8 @@ impl VaultSettings {
             ca_cert_file: None,
             skip_tls_verify: false,
             approle: None,
+            jwt: None,
+            kubernetes: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
@@ -142,6 +185,8 @@ impl fmt::Debug for VaultSettings {
             .field("ca_cert_file", &self.ca_cert_file)
             .field("skip_tls_verify", &self.skip_tls_verify)
             .field("approle", &self.approle)
+            .field("jwt", &self.jwt)
+            .field("kubernetes", &self.kubernetes)
             .field("request_timeout", &self.request_timeout)
             .finish()
     }
@@ -156,9 +201,19 @@ mod tests {
         let mut settings = VaultSettings::new("http://127.0.0.1:8200");
         settings.token = Some(Secret::new("hvs.token-value"));
         settings.approle = Some(AppRoleLogin::new("role-id-value", "secret-id-value"));
+        settings.jwt = Some(JwtLogin {
+            role: "ci".to_owned(),
+            jwt: Secret::new("eyJ.jwt-value"),
+            mount: DEFAULT_JWT_MOUNT.to_owned(),
+        });
 
         let debug = format!("{settings:?} {settings:#?}");
-        for secret in ["hvs.token-value", "role-id-value", "secret-id-value"] {
+        for secret in [
+            "hvs.token-value",
+            "role-id-value",
+            "secret-id-value",
+            "eyJ.jwt-value",
+        ] {
             assert!(!debug.contains(secret), "{secret} leaked into {debug}");
         }
         assert!(debug.contains("http://127.0.0.1:8200"), "{debug}");
