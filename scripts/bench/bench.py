@@ -341,6 +341,13 @@ def machine():
     return f"{os.cpu_count()} cores ({model}), {mem_kib // 1024 // 1024} GiB, {platform.system()} {platform.release()}, load average {load:.1f} at start"
 
 
+def save(path, results):
+    raw = Path(path)
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text(json.dumps(results, indent=2))
+    return raw
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -376,16 +383,17 @@ def main():
             runs = args.runs if count <= 200 else args.runs_large
             print(f"profiles, N={count}, {runs} runs", file=sys.stderr)
             results["profiles"].append(bench.profiles(count, runs))
+            save(args.results, results)  # a long run that dies later keeps what it measured
         print(f"Kyuubi servers, M={args.servers}", file=sys.stderr)
+        results["duration_s"] = time.time() - started
+        save(args.results, results)
         results["kyuubi"] = bench.kyuubi(args.servers, args.runs)
         results["duration_s"] = time.time() - started
     finally:
         if getattr(bench, "bao", None):
             bench.bao.kill()
             bench.bao.wait()
-    raw = Path(args.results)
-    raw.parent.mkdir(parents=True, exist_ok=True)
-    raw.write_text(json.dumps(results, indent=2))
+    raw = save(args.results, results)
     table = report.markdown(results)
     print(table)
     report.write_doc(Path(args.doc), table)
