@@ -539,3 +539,46 @@ fn validate_rejects_bad_settings_before_anything_is_written() {
         "validate wrote to Vault"
     );
 }
+
+/// Issue 6: `delete_all_versions` says how destroy works, not what Vault holds. Changing only
+/// it plans every computed value known and writes nothing to Vault. (Before it was marked
+/// client-side, the framework counted it as a change, but `modify_plan` recomputed every value
+/// and the write found the content unchanged, so this held already; it guards the mechanism.)
+#[test]
+fn changing_only_delete_all_versions_writes_nothing() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let soft = profile_with(Some(&bao), "secret", "spark/how", "");
+    let hard = profile_with(
+        Some(&bao),
+        "secret",
+        "spark/how",
+        "  delete_all_versions = true\n",
+    );
+    let mut case = TestCase::new(provider.hookup());
+    for (k, v) in bao.env() {
+        case = case.env(k, v);
+    }
+    case.step(Step::config(soft))
+        .step(
+            Step::config(hard)
+                .plan_check(|plan| {
+                    plan.check_actions("konoha_spark_profile.p", &[Action::Update])?;
+                    let change = plan.change("konoha_spark_profile.p").ok_or("no change")?;
+                    for computed in ["id", "path", "rendered", "content_sha256", "ref", "version"] {
+                        if change.is_unknown_after(computed) {
+                            return Err(format!("{computed} planned unknown"));
+                        }
+                    }
+                    Ok(())
+                })
+                .check(|state| {
+                    state.check_attr("konoha_spark_profile.p", "delete_all_versions", true)?;
+                    match bao.kv_versions("secret", "spark/how").len() {
+                        1 => Ok(()),
+                        n => Err(format!("{n} versions in Vault: the change wrote one")),
+                    }
+                }),
+        )
+        .run_or_panic();
+}

@@ -26,6 +26,7 @@ import plain_client  # noqa: E402
 import report  # noqa: E402
 
 IMAGE = "apache/kyuubi:1.10.2-spark"
+ENGINE_IMAGE = "apache/spark:3.5.3"
 CONCURRENCY = 10  # Terraform's default -parallelism
 RPC_LINE = re.compile(r"rpc finished")
 RPC_NAME = re.compile(r"rpc=/tfplugin5\.Provider/(\w+)")
@@ -244,7 +245,8 @@ class Bench:
         for i in range(1, servers + 1):
             parts.append(
                 f'resource "konoha_kyuubi_server" "s{i}" {{\n  name = "bench-{i}"\n  image = "{IMAGE}"\n'
-                f'  spark_profile = konoha_spark_profile.p.ref\n  vault_agent {{\n    role = "kyuubi"\n  }}\n}}\n'
+                f'  spark_profile = konoha_spark_profile.p.ref\n  vault_agent {{\n    role = "kyuubi"\n  }}\n'
+                f'  engine {{\n    image = "{ENGINE_IMAGE}"\n  }}\n}}\n'
             )
         (konoha / "main.tf").write_text("".join(parts))
         (floor / "main.tf").write_text(

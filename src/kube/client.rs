@@ -1,21 +1,28 @@
 //! The Kubernetes client: connect from a [`ConfigSource`], then apply, get, delete and list
 //! objects as dynamic JSON.
 //!
-//! Requests go through kube-rs's `Client` (auth, TLS, retries on 429/503/504) with paths built
-//! from kube's dynamic `ApiResource`; bodies stay `serde_json::Value` end to end, so what the
-//! server answered reaches the caller unchanged. Rollout waiting and drift judgement live with
-//! the resources; this file does one request per call (plus list pagination).
+//! Requests go through kube-rs's `Client` (auth, TLS) with paths built from kube's dynamic
+//! `ApiResource`; bodies stay `serde_json::Value` end to end, so what the server answered
+//! reaches the caller unchanged. A failed request is sent again as [`RetryPolicy`] decides
+//! (idempotent requests only, bounded, never past the deadline set with [`KubeClient::until`]);
+//! kube-rs's own retry layer is off, since it would also repeat requests that are not safe to
+//! repeat and wait up to 15 times without a deadline. Rollout waiting and drift judgement live
+//! with the resources; this file does one request per call (plus retries and list pagination).
 
 use std::fmt;
 
+use ::kube::client::Body;
 use ::kube::core::params::{DeleteParams, ListParams, Patch, PatchParams, PropagationPolicy};
 use ::kube::core::{ApiResource, Request};
 use serde_json::Value;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::config::{load_config, source_name, without_userinfo};
 use super::error::{Action, KubeError, request_failed};
 use super::events::{Event, sort_events};
 use super::object::{Kind, ObjectRef, api_resource, collection_path};
+use super::retry::{Decision, Failure, GiveUp, RetryPolicy, is_idempotent};
 use super::settings::{ConfigSource, KubeSettings, resolve_source};
 
 /// How long a response may take once the request is sent; the slowest call we make, a
@@ -31,14 +38,36 @@ pub struct KubeClient {
     client: ::kube::Client,
     /// API server URL without credentials, for error messages.
     host: String,
+    policy: RetryPolicy,
+    /// No attempt waits, and no retry starts, past this.
+    deadline: Option<Instant>,
+    /// Cancelled when the caller wants no more waiting (Terraform's `Stop`).
+    stop: Option<CancellationToken>,
 }
 
 impl fmt::Debug for KubeClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KubeClient")
             .field("host", &self.host)
+            .field("policy", &self.policy)
+            .field("deadline", &self.deadline)
+            .field("stoppable", &self.stop.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// How a request ended when it did not succeed.
+enum Unsent {
+    /// The last attempt failed with this error.
+    Failed {
+        error: ::kube::Error,
+        attempts: u32,
+        gave_up: GiveUp,
+    },
+    /// The deadline passed while an attempt was waiting for its answer.
+    OutOfTime { attempts: u32 },
+    /// The stop token fired while an attempt or a pause was under way.
+    Stopped,
 }
 
 impl KubeClient {
@@ -56,13 +85,43 @@ impl KubeClient {
         // never streams, so a server that stops answering must fail the call, not hang the run.
         config.read_timeout = Some(READ_TIMEOUT);
         config.reset_reader_on_write = true;
+        config.default_retry = false;
         let host = without_userinfo(&config.cluster_url.to_string());
         tracing::debug!(%host, source = source_name(source), "kubernetes client configured");
         let client = ::kube::Client::try_from(config).map_err(|source| KubeError::Client {
             host: host.clone(),
             source,
         })?;
-        Ok(KubeClient { client, host })
+        Ok(KubeClient {
+            client,
+            host,
+            policy: RetryPolicy::default(),
+            deadline: None,
+            stop: None,
+        })
+    }
+
+    /// This client, giving up on a request (its attempt or its pause before a retry) as soon as
+    /// `stop` is cancelled.
+    #[must_use]
+    pub fn stopped_by(mut self, stop: CancellationToken) -> KubeClient {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// This client, with every request (retries included) bounded by `deadline`: the
+    /// operation's timeout, so retrying never makes an apply outlast what the user allowed.
+    #[must_use]
+    pub fn until(mut self, deadline: Instant) -> KubeClient {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// This client, retrying as `policy` says.
+    #[must_use]
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> KubeClient {
+        self.policy = policy;
+        self
     }
 
     /// The API server URL this client talks to (never with credentials).
@@ -84,30 +143,22 @@ impl KubeClient {
         tracing::debug!(object = %obj, field_manager, force, "apply");
         let mut params = PatchParams::apply(field_manager);
         params.force = force;
-        let request = Request::new(obj.collection_path())
-            .patch(&obj.name, &params, &Patch::Apply(body))
-            .map_err(::kube::Error::BuildRequest);
-        match request {
-            Ok(request) => self.client.request::<Value>(request).await,
-            Err(error) => Err(error),
-        }
-        .map_err(|e| self.failed(Action::Apply, obj.to_string(), e))
+        let patch = Patch::Apply(body);
+        self.send(|| Request::new(obj.collection_path()).patch(&obj.name, &params, &patch))
+            .await
+            .map_err(|e| self.failed(Action::Apply, obj.to_string(), e))
     }
 
     /// Reads `obj`; `None` when the server answers 404.
     pub async fn get_opt(&self, obj: &ObjectRef) -> Result<Option<Value>, KubeError> {
         tracing::debug!(object = %obj, "get");
-        let request = Request::new(obj.collection_path())
-            .get(&obj.name, &Default::default())
-            .map_err(::kube::Error::BuildRequest);
-        let result = match request {
-            Ok(request) => self.client.request::<Value>(request).await,
-            Err(error) => Err(error),
-        };
+        let result = self
+            .send(|| Request::new(obj.collection_path()).get(&obj.name, &Default::default()))
+            .await;
         match result {
             Ok(object) => Ok(Some(object)),
-            Err(::kube::Error::Api(status)) if status.code == 404 => Ok(None),
-            Err(error) => Err(self.failed(Action::Get, obj.to_string(), error)),
+            Err(unsent) if unsent.is_not_found() => Ok(None),
+            Err(unsent) => Err(self.failed(Action::Get, obj.to_string(), unsent)),
         }
     }
 
@@ -121,17 +172,13 @@ impl KubeClient {
             propagation_policy: Some(PropagationPolicy::Foreground),
             ..DeleteParams::default()
         };
-        let request = Request::new(obj.collection_path())
-            .delete(&obj.name, &params)
-            .map_err(::kube::Error::BuildRequest);
-        let result = match request {
-            Ok(request) => self.client.request::<Value>(request).await,
-            Err(error) => Err(error),
-        };
+        let result = self
+            .send(|| Request::new(obj.collection_path()).delete(&obj.name, &params))
+            .await;
         match result {
             Ok(_) => Ok(true),
-            Err(::kube::Error::Api(status)) if status.code == 404 => Ok(false),
-            Err(error) => Err(self.failed(Action::Delete, obj.to_string(), error)),
+            Err(unsent) if unsent.is_not_found() => Ok(false),
+            Err(unsent) => Err(self.failed(Action::Delete, obj.to_string(), unsent)),
         }
     }
 
@@ -167,13 +214,12 @@ impl KubeClient {
         }
         let resource = kind_resource(Kind::Pod);
         let params = ListParams::default().labels(label_selector);
-        let request = Request::new(collection_path(&resource, namespace))
-            .delete_collection(&DeleteParams::default(), &params)
-            .map_err(::kube::Error::BuildRequest);
-        let result = match request {
-            Ok(request) => self.client.request::<Value>(request).await,
-            Err(error) => Err(error),
-        };
+        let path = collection_path(&resource, namespace);
+        let result = self
+            .send(|| {
+                Request::new(path.as_str()).delete_collection(&DeleteParams::default(), &params)
+            })
+            .await;
         // The server answers with the list of deleted pods (or a Status when it chose to).
         let answer = result.map_err(|e| self.failed(Action::Delete, what, e))?;
         Ok(answer
@@ -259,14 +305,10 @@ impl KubeClient {
         params.limit = Some(PAGE_SIZE);
         let mut items = Vec::new();
         loop {
-            let request = Request::new(path.as_str())
-                .list(&params)
-                .map_err(::kube::Error::BuildRequest);
-            let page = match request {
-                Ok(request) => self.client.request::<Value>(request).await,
-                Err(error) => Err(error),
-            }
-            .map_err(|e| self.failed(Action::List, what.clone(), e))?;
+            let page = self
+                .send(|| Request::new(path.as_str()).list(&params))
+                .await
+                .map_err(|e| self.failed(Action::List, what.clone(), e))?;
             let Value::Object(mut page) = page else {
                 break;
             };
@@ -286,11 +328,162 @@ impl KubeClient {
         Ok(items)
     }
 
-    fn failed(&self, action: Action, object: String, error: ::kube::Error) -> KubeError {
-        let error = request_failed(&self.host, action, object, error);
+    /// Sends the request `build` makes, again and again as the policy decides, and returns the
+    /// answer's JSON body. `build` runs once per attempt: a request body can be sent only once.
+    async fn send(
+        &self,
+        build: impl Fn() -> Result<http::Request<Vec<u8>>, ::kube::core::request::Error>,
+    ) -> Result<Value, Unsent> {
+        let mut attempts = 0;
+        loop {
+            let request = build().map_err(|e| Unsent::Failed {
+                error: ::kube::Error::BuildRequest(e),
+                attempts,
+                gave_up: GiveUp::NotRetryable,
+            })?;
+            let idempotent = is_idempotent(
+                request.method().as_str(),
+                request
+                    .headers()
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok()),
+            );
+            attempts += 1;
+            let attempt = self.attempt(request);
+            let bounded = async {
+                match self.deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline, attempt)
+                        .await
+                        .map_err(|_elapsed| Unsent::OutOfTime { attempts }),
+                    None => Ok(attempt.await),
+                }
+            };
+            let outcome = self.unless_stopped(bounded).await??;
+            let (error, retry_after) = match outcome {
+                Ok(body) => return Ok(body),
+                Err(failed) => failed,
+            };
+            let failure = match &error {
+                ::kube::Error::Api(status) => Failure::Answered {
+                    code: status.code,
+                    retry_after: retry_after.as_deref(),
+                },
+                error if super::error::is_transport_failure(error) => Failure::NoAnswer,
+                _ => Failure::Other,
+            };
+            let time_left = self
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            match self
+                .policy
+                .decide(idempotent, failure, attempts, time_left, jitter())
+            {
+                Decision::RetryAfter(pause) => {
+                    tracing::debug!(error = %error, attempts, ?pause, "kubernetes request failed; retrying");
+                    self.unless_stopped(tokio::time::sleep(pause)).await?;
+                }
+                Decision::GiveUp(gave_up) => {
+                    return Err(Unsent::Failed {
+                        error,
+                        attempts,
+                        gave_up,
+                    });
+                }
+            }
+        }
+    }
+
+    /// `work`'s result, or [`Unsent::Stopped`] once the stop token fires first.
+    async fn unless_stopped<T>(&self, work: impl Future<Output = T>) -> Result<T, Unsent> {
+        match &self.stop {
+            Some(stop) => tokio::select! {
+                result = work => Ok(result),
+                () = stop.cancelled() => Err(Unsent::Stopped),
+            },
+            None => Ok(work.await),
+        }
+    }
+
+    /// One attempt: the answer's JSON body, or the error with the answer's `Retry-After`.
+    async fn attempt(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<Value, (::kube::Error, Option<String>)> {
+        let response = self
+            .client
+            .send(request.map(Body::from))
+            .await
+            .map_err(|e| (e, None))?;
+        let code = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = response
+            .into_body()
+            .collect_bytes()
+            .await
+            .map_err(|e| (e, retry_after.clone()))?;
+        if code >= 400 {
+            return Err((status_error(code, &bytes), retry_after));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| (::kube::Error::SerdeError(e), None))
+    }
+
+    fn failed(&self, action: Action, object: String, unsent: Unsent) -> KubeError {
+        let error = match unsent {
+            Unsent::Failed {
+                error,
+                attempts,
+                gave_up,
+            } => {
+                let last = request_failed(&self.host, action, object, error);
+                if gave_up != GiveUp::NotRetryable || attempts > 1 {
+                    KubeError::GaveUp {
+                        attempts,
+                        reason: gave_up,
+                        last: Box::new(last),
+                    }
+                } else {
+                    last
+                }
+            }
+            Unsent::OutOfTime { attempts } => KubeError::OutOfTime {
+                host: self.host.clone(),
+                action,
+                object,
+                attempts,
+            },
+            Unsent::Stopped => KubeError::Stopped { action, object },
+        };
         tracing::debug!(error = %error, "kubernetes request failed");
         error
     }
+}
+
+impl Unsent {
+    fn is_not_found(&self) -> bool {
+        matches!(self, Unsent::Failed { error: ::kube::Error::Api(status), .. } if status.code == 404)
+    }
+}
+
+/// The error for a 4xx/5xx answer, as kube-rs makes it: the `Status` the body holds, or, for a
+/// body that is not one (a proxy's page), a `Status` carrying the text and the code.
+fn status_error(code: u16, body: &[u8]) -> ::kube::Error {
+    let status = serde_json::from_slice::<::kube::core::Status>(body).unwrap_or_else(|_| {
+        let text = String::from_utf8_lossy(body);
+        ::kube::core::Status::failure(text.trim(), "Failed to parse error data").with_code(code)
+    });
+    ::kube::Error::Api(status.boxed())
+}
+
+/// A number in `[0, 1)`, different on every call: spreads the retries of parallel requests.
+/// Randomness quality does not matter here, so std's per-hasher random keys are enough.
+fn jitter() -> f64 {
+    use std::hash::BuildHasher;
+    let bits = std::collections::hash_map::RandomState::new().hash_one(std::time::Instant::now());
+    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn kind_resource(kind: Kind) -> ApiResource {
@@ -350,19 +543,44 @@ mod tests {
             cluster_ca_certificate: None,
             insecure: false,
         };
-        let client = KubeClient::from_source(&source).await.unwrap();
+        let client = KubeClient::from_source(&source)
+            .await
+            .unwrap()
+            .with_retry_policy(quick_retries());
         let err = client
             .get_opt(&ObjectRef::new(Kind::ConfigMap, "kyuubi", "x"))
             .await
             .unwrap_err();
         assert!(err.is_unreachable(), "{err:?}");
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "cannot reach the Kubernetes API server at http://127.0.0.1:{port}/ to get \
-                 ConfigMap kyuubi/x"
-            )
+        let text = chain(&err);
+        assert!(
+            text.starts_with(&format!(
+                "gave up after 3 attempts (the retries ran out): cannot reach the Kubernetes API \
+                 server at http://127.0.0.1:{port}/ to get ConfigMap kyuubi/x: "
+            )),
+            "{text}"
         );
+    }
+
+    /// Three attempts a millisecond apart.
+    fn quick_retries() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            first_pause: std::time::Duration::from_millis(1),
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The error's message, then each source's, as a diagnostic shows them.
+    fn chain(err: &dyn std::error::Error) -> String {
+        let mut text = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
     }
 
     #[tokio::test]
@@ -374,12 +592,14 @@ mod tests {
             cluster_ca_certificate: None,
             insecure: false,
         };
-        let client = KubeClient::from_source(&source).await.unwrap();
+        let client = KubeClient::from_source(&source)
+            .await
+            .unwrap()
+            .with_retry_policy(quick_retries());
         let err = client.list(Kind::Pod, "kyuubi", "app=x").await.unwrap_err();
         assert!(err.is_unreachable(), "{err:?}");
         assert!(
-            err.to_string()
-                .ends_with("to list Pod in namespace kyuubi (app=x)"),
+            chain(&err).contains("to list Pod in namespace kyuubi (app=x)"),
             "{err}"
         );
     }
@@ -447,6 +667,122 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Value>(&seen[1].body).unwrap(),
             json!({"propagationPolicy": "Foreground"})
+        );
+    }
+
+    fn unavailable() -> Value {
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+               "message": "the server is currently unable to handle the request",
+               "reason": "ServiceUnavailable", "code": 503})
+    }
+
+    #[tokio::test]
+    async fn a_503_is_retried_and_the_next_answer_used() {
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "kyuubi-dbt"}});
+        let (url, server) = scripted(vec![
+            (503, unavailable()),
+            (503, unavailable()),
+            (200, object.clone()),
+        ])
+        .await;
+        let client = client_for(&url).await.with_retry_policy(quick_retries());
+        let obj = ObjectRef::new(Kind::ConfigMap, "kyuubi", "kyuubi-dbt");
+        assert_eq!(client.get_opt(&obj).await.unwrap(), Some(object));
+        let seen = server.await.unwrap();
+        let requests: Vec<(&str, &str)> =
+            seen.iter().map(|s| (s.method.as_str(), s.path())).collect();
+        let path = "/api/v1/namespaces/kyuubi/configmaps/kyuubi-dbt";
+        assert_eq!(requests, [("GET", path), ("GET", path), ("GET", path)]);
+    }
+
+    #[tokio::test]
+    async fn an_apply_that_keeps_failing_names_the_object_and_the_attempts() {
+        let (url, server) = scripted(vec![(503, unavailable()); 3]).await;
+        let client = client_for(&url).await.with_retry_policy(quick_retries());
+        let obj = ObjectRef::new(Kind::Deployment, "kyuubi", "kyuubi-dbt");
+        let err = client
+            .apply(&obj, &json!({}), "konoha", false)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(503));
+        assert_eq!(
+            chain(&err),
+            "gave up after 3 attempts (the retries ran out): cannot apply Deployment \
+             kyuubi/kyuubi-dbt: ServiceUnavailable (503): the server is currently unable to \
+             handle the request"
+        );
+        assert_eq!(server.await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_not_retried() {
+        let conflict = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": "Operation cannot be fulfilled", "reason": "Conflict", "code": 409});
+        let (url, server) = scripted(vec![(409, conflict)]).await;
+        let client = client_for(&url).await.with_retry_policy(quick_retries());
+        let obj = ObjectRef::new(Kind::ConfigMap, "kyuubi", "kyuubi-dbt");
+        let err = client
+            .apply(&obj, &json!({}), "konoha", false)
+            .await
+            .unwrap_err();
+        assert!(err.is_conflict(), "{err:?}");
+        assert!(matches!(err, KubeError::Apply { .. }), "{err:?}");
+        assert_eq!(server.await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn no_retry_starts_past_the_deadline() {
+        let (url, server) = scripted(vec![(503, unavailable())]).await;
+        let client = client_for(&url)
+            .await
+            .with_retry_policy(RetryPolicy {
+                first_pause: std::time::Duration::from_secs(30),
+                longest_pause: std::time::Duration::from_secs(60),
+                ..RetryPolicy::default()
+            })
+            .until(Instant::now() + std::time::Duration::from_secs(5));
+        let started = Instant::now();
+        let obj = ObjectRef::new(Kind::Deployment, "kyuubi", "kyuubi-dbt");
+        let err = client.get_opt(&obj).await.unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(
+            matches!(
+                err,
+                KubeError::GaveUp {
+                    attempts: 1,
+                    reason: GiveUp::DeadlineTooClose,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(server.await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_the_pause_before_a_retry() {
+        let (url, _server) = scripted(vec![(503, unavailable())]).await;
+        let stop = CancellationToken::new();
+        let client = client_for(&url)
+            .await
+            .with_retry_policy(RetryPolicy {
+                first_pause: std::time::Duration::from_secs(60),
+                longest_pause: std::time::Duration::from_secs(60),
+                ..RetryPolicy::default()
+            })
+            .stopped_by(stop.clone());
+        let obj = ObjectRef::new(Kind::Deployment, "kyuubi", "kyuubi-dbt");
+        let started = Instant::now();
+        let (result, ()) = tokio::join!(client.get_opt(&obj), async {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            stop.cancel();
+        });
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let err = result.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "stopped before the request to get Deployment kyuubi/kyuubi-dbt completed"
         );
     }
 

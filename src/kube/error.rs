@@ -7,6 +7,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::retry::GiveUp;
 use super::settings::KubeconfigOrigin;
 
 /// A failure of the Kubernetes client. Never contains a token.
@@ -70,6 +71,41 @@ pub enum KubeError {
         #[source]
         source: ::kube::Error,
     },
+    /// A request was retried and its last attempt still failed (that failure is the source).
+    #[error("gave up after {} ({reason})", attempts_text(*.attempts))]
+    GaveUp {
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// Why no further attempt was made.
+        reason: GiveUp,
+        /// The last attempt's failure, naming the object.
+        #[source]
+        last: Box<KubeError>,
+    },
+    /// The operation's deadline passed while a request waited for its answer.
+    #[error(
+        "no answer from the Kubernetes API server at {host} to {action} {object} before the \
+         operation's timeout ran out ({})", attempts_text(*.attempts)
+    )]
+    OutOfTime {
+        /// API server URL.
+        host: String,
+        /// What was being done.
+        action: Action,
+        /// The object or collection.
+        object: String,
+        /// Attempts made, the one cut short included.
+        attempts: u32,
+    },
+    /// The caller asked to stop (Terraform's `Stop`) before the request was done; whether a
+    /// write in flight took effect is unknown.
+    #[error("stopped before the request to {action} {object} completed")]
+    Stopped {
+        /// What was being done.
+        action: Action,
+        /// The object or collection.
+        object: String,
+    },
     /// Server-side apply failed.
     #[error("cannot apply {object}{}", status_suffix(.status))]
     Apply {
@@ -123,6 +159,13 @@ pub enum KubeError {
     },
 }
 
+fn attempts_text(attempts: u32) -> String {
+    match attempts {
+        1 => "1 attempt".to_owned(),
+        n => format!("{n} attempts"),
+    }
+}
+
 fn context_suffix(context: &Option<String>) -> String {
     context
         .as_ref()
@@ -145,6 +188,7 @@ impl KubeError {
             | KubeError::Get { status, .. }
             | KubeError::Delete { status, .. }
             | KubeError::List { status, .. } => status.as_deref(),
+            KubeError::GaveUp { last, .. } => last.status(),
             _ => None,
         }
     }
@@ -156,7 +200,11 @@ impl KubeError {
 
     /// True when the API server could not be reached: worth retrying later, nothing changed.
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, KubeError::Unreachable { .. })
+        match self {
+            KubeError::Unreachable { .. } | KubeError::OutOfTime { .. } => true,
+            KubeError::GaveUp { last, .. } => last.is_unreachable(),
+            _ => false,
+        }
     }
 
     /// True for a 409 answer (an apply conflict or a concurrent update).
@@ -311,7 +359,7 @@ pub(crate) fn request_failed(
 
 /// True when the error chain shows the request never got an HTTP answer: refused, reset,
 /// timed out, or the name did not resolve.
-fn is_transport_failure(error: &::kube::Error) -> bool {
+pub(crate) fn is_transport_failure(error: &::kube::Error) -> bool {
     use std::io::ErrorKind;
     // Timeouts from kube's connect/read timeouts and every socket failure surface as an
     // io::Error somewhere down the chain; DNS failures are io::Errors of kind Other, but

@@ -11,6 +11,7 @@
 //! - `client.rs`: [`KubeClient`] and its requests;
 //! - `object.rs`: the [`Kind`] table and [`ObjectRef`] paths;
 //! - `fields.rs`: [`owned_fields`] and [`project_owned`];
+//! - `retry.rs`: [`retry::RetryPolicy`], when a failed request is sent again;
 //! - `events.rs`: [`Event`];
 //! - `error.rs`: [`KubeError`] and the server's [`ApiStatus`].
 
@@ -20,6 +21,7 @@ mod error;
 mod events;
 mod fields;
 mod object;
+pub mod retry;
 mod settings;
 #[cfg(test)]
 mod test_server;

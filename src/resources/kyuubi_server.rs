@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
+use super::adoption::not_ours;
 use super::kyuubi_model::{
     ARGUMENTS_ANNOTATION, arguments_json, first_difference, server_input, state_from_arguments,
 };
@@ -49,9 +50,10 @@ impl KyuubiServer {
     }
 }
 
-/// The settings a value describes, when every argument is known.
-fn settings_of(value: &Value) -> Option<ServerSettings> {
-    kyuubi::resolve(&server_input(value))
+/// The settings a value describes, when every argument is known; an error when a
+/// whole-number argument holds something else.
+fn settings_of(value: &Value) -> Result<Option<ServerSettings>, Diagnostics> {
+    Ok(kyuubi::resolve(&server_input(value)?))
 }
 
 fn set_plan_time_values(value: &mut Value, settings: &ServerSettings) {
@@ -211,16 +213,23 @@ impl KyuubiServer {
         op: Operation,
         ctx: &Context,
     ) -> Result<Applied, ApplyError> {
-        let settings = settings_of(&planned).ok_or_else(not_resolvable)?;
+        let settings = settings_of(&planned)?.ok_or_else(not_resolvable)?;
         let timeout = timeouts::get(&planned, op, DEFAULT_TIMEOUT);
         let deadline = tokio::time::Instant::now() + timeout;
         let profile_env = self.profile_env(&settings).await?;
-        let kube = self.kube().await?;
+        // Retries of a failing API server stay within the operation's timeout, and end when
+        // Terraform stops.
+        let kube = self
+            .kube()
+            .await?
+            .until(deadline)
+            .stopped_by(ctx.stop.clone());
         let mut state = planned;
         set_plan_time_values(&mut state, &settings);
         // A failure past the first write leaves objects behind: on create the state records
         // them (Terraform then marks the server tainted), on update the prior state stays, so
-        // the next plan still shows the change as not done.
+        // the next plan still shows the change as not done. A create that wrote nothing
+        // records nothing.
         let failed = |diagnostics: Diagnostics, state: &Value| ApplyError {
             diagnostics,
             partial_state: Some(if prior.is_null() {
@@ -229,8 +238,13 @@ impl KyuubiServer {
                 prior.clone()
             }),
         };
+        let objects = desired_objects(&settings, &state, profile_env.as_deref());
+        if prior.is_null() {
+            refuse_foreign_objects(&kube, &settings, &objects).await?;
+        }
         let mut deployment = None;
-        for object in desired_objects(&settings, &state, profile_env.as_deref()) {
+        let mut wrote_any = false;
+        for object in objects {
             let target = object_ref(&object)?;
             let applied = kube
                 .apply(
@@ -240,7 +254,16 @@ impl KyuubiServer {
                     settings.force_conflicts,
                 )
                 .await
-                .map_err(|e| failed(apply_error(&e, &object).into(), &state))?;
+                .map_err(|e| {
+                    let diagnostics = apply_error(&e, &object).into();
+                    if wrote_any {
+                        failed(diagnostics, &state)
+                    } else {
+                        // Nothing changed: no new state (an update keeps the prior one).
+                        ApplyError::from(diagnostics)
+                    }
+                })?;
+            wrote_any = true;
             if object.kind == "Deployment" {
                 deployment = Some(applied);
             }
@@ -330,6 +353,38 @@ impl KyuubiServer {
     }
 }
 
+/// Before a create: fails when any object the server would apply already exists without being
+/// this server's own (see [`not_ours`]); objects konoha applied for it, left by an interrupted
+/// create, are adopted by the apply that follows.
+async fn refuse_foreign_objects(
+    kube: &KubeClient,
+    settings: &ServerSettings,
+    objects: &[kyuubi::Object],
+) -> Result<(), Diagnostics> {
+    for object in objects {
+        let target = object_ref(object)?;
+        let live = kube
+            .get_opt(&target)
+            .await
+            .map_err(|e| remote_error(&format!("Unable to read {target}"), &e))?;
+        let Some(reason) = live.and_then(|live| not_ours(&live, &settings.name)) else {
+            continue;
+        };
+        return Err(Diagnostic::error(
+            "Kubernetes object already exists",
+            format!(
+                "{target} already exists and is not this server's: {reason}. Choose another \
+                 name, remove the object, or, if it belongs to a konoha_kyuubi_server, import \
+                 it with `terraform import konoha_kyuubi_server.<name> {}/{}`.",
+                settings.namespace, settings.name
+            ),
+        )
+        .at(AttributePath::attr("name"))
+        .into());
+    }
+    Ok(())
+}
+
 /// The state with the status attributes read from the Deployment (0 when unknown).
 fn with_status(mut state: Value, deployment: Option<&Json>) -> Value {
     let number = |pointer: &str| {
@@ -360,7 +415,11 @@ impl Resource for KyuubiServer {
     }
 
     fn validate_config(&self, config: &Value) -> Diagnostics {
-        kyuubi::validate(&server_input(config))
+        let input = match server_input(config) {
+            Ok(input) => input,
+            Err(problems) => return problems,
+        };
+        kyuubi::validate(&input)
             .into_iter()
             .map(|v| {
                 Diagnostic::error("Invalid Kyuubi server setting", v.message)
@@ -371,7 +430,7 @@ impl Resource for KyuubiServer {
 
     fn modify_plan(&self, req: PlanRequest<'_>) -> Result<Value, Diagnostics> {
         let mut planned = req.planned;
-        if let Some(settings) = settings_of(&planned) {
+        if let Some(settings) = settings_of(&planned)? {
             set_plan_time_values(&mut planned, &settings);
         }
         Ok(planned)
@@ -384,7 +443,7 @@ impl Resource for KyuubiServer {
 
     async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
         let current = req.current;
-        let Some(settings) = settings_of(&current) else {
+        let Some(settings) = settings_of(&current)? else {
             return Ok(Some(current));
         };
         let kube = &self.kube().await?;
@@ -433,9 +492,14 @@ impl Resource for KyuubiServer {
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), Diagnostics> {
-        let settings = settings_of(&req.prior).ok_or_else(not_resolvable)?;
+        let settings = settings_of(&req.prior)?.ok_or_else(not_resolvable)?;
         let timeout = timeouts::get(&req.prior, Operation::Delete, DEFAULT_TIMEOUT);
-        let kube = self.kube().await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let kube = self
+            .kube()
+            .await?
+            .until(deadline)
+            .stopped_by(req.ctx.stop.clone());
         let targets: Vec<ObjectRef> = desired_objects(&settings, &req.prior, Some(""))
             .iter()
             .rev()
@@ -446,13 +510,7 @@ impl Resource for KyuubiServer {
                 .await
                 .map_err(|e| remote_error("Unable to delete the Kyuubi server", &e))?;
         }
-        super::rollout_wait::wait_until_gone(
-            &kube,
-            &targets,
-            tokio::time::Instant::now() + timeout,
-            &req.ctx.stop,
-        )
-        .await
+        super::rollout_wait::wait_until_gone(&kube, &targets, deadline, &req.ctx.stop).await
     }
 
     async fn import_state(&self, id: &str, _ctx: &Context) -> Result<Value, Diagnostics> {
@@ -484,7 +542,7 @@ impl Resource for KyuubiServer {
                 format!("Deployment {namespace}/{name} has no {ARGUMENTS_ANNOTATION} annotation: it was not created by this provider."),
             )
         })?;
-        let settings = settings_of(&state).ok_or_else(not_resolvable)?;
+        let settings = settings_of(&state)?.ok_or_else(not_resolvable)?;
         set_plan_time_values(&mut state, &settings);
         Ok(with_status(state, Some(&deployment)))
     }

@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::profile_model::{attribute_path, profile_input};
-use super::{invalid_setting, remote_error};
+use super::profile_model::{Ints, attribute_path, profile_input};
+use super::{invalid_setting, remote_error, require_kv2_mount};
 use crate::clients::Clients;
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
     PlanRequest, ReadRequest, Resource, Schema, UpdateRequest,
 };
-use crate::spark;
+use crate::spark::{self, Field};
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 use crate::vault::{VaultClient, VaultError};
 
@@ -200,6 +200,8 @@ impl SparkProfile {
                 .attribute(
                     Attribute::bool("delete_all_versions")
                         .default(false)
+                        // Read only at destroy; Vault holds nothing of it.
+                        .client_side()
                         .description(
                             "On destroy, delete the secret's metadata and every version instead \
                              of soft-deleting the latest one.",
@@ -207,6 +209,14 @@ impl SparkProfile {
                 ),
         )
     }
+}
+
+/// How a create gets the planned content into Vault.
+enum Creation {
+    /// Write it with this check-and-set version.
+    Write { cas: u64 },
+    /// Vault already holds exactly it, at this version.
+    Adopt { version: u64 },
 }
 
 /// What the planned content is, when every input is known.
@@ -219,8 +229,12 @@ struct Content {
     recommended_shuffle_partitions: i64,
 }
 
-fn content_of(value: &Value) -> Option<Content> {
-    let profile = spark::resolve(&profile_input(value))?;
+/// The content `value` plans, `None` while an input is unknown; an error when a whole-number
+/// attribute holds something else.
+fn content_of(value: &Value) -> Result<Option<Content>, Diagnostics> {
+    let Some(profile) = spark::resolve(&profile_input(value)?) else {
+        return Ok(None);
+    };
     let properties = spark::render_properties(&profile);
     let rendered = spark::render_env_file(&properties);
     let sha256 = spark::content_sha256(&rendered);
@@ -228,13 +242,13 @@ fn content_of(value: &Value) -> Option<Content> {
         (Some(mount), Some(name)) => Some(spark::profile_ref(mount, name, &sha256)),
         _ => None,
     };
-    Some(Content {
+    Ok(Some(Content {
         reference,
         recommended_shuffle_partitions: profile.recommended_shuffle_partitions(),
         properties,
         rendered,
         sha256,
-    })
+    }))
 }
 
 /// Sets the computed attributes that follow from mount and name.
@@ -277,17 +291,25 @@ fn version_of(value: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-/// The metadata the configuration asks for, when it asks for any.
-fn desired_metadata(value: &Value) -> (Option<u64>, BTreeMap<String, String>) {
-    let max_versions = value
-        .attr("max_versions")
-        .as_i64()
-        .and_then(|v| u64::try_from(v).ok());
+/// The metadata the configuration asks for, when it asks for any; an error when
+/// `max_versions` is not a whole number Vault can take.
+fn desired_metadata(value: &Value) -> Result<(Option<u64>, BTreeMap<String, String>), Diagnostics> {
+    let mut ints = Ints::default();
+    let max_versions = ints.read(value.attr("max_versions"), "max_versions");
+    let max_versions = match ints.finish(max_versions)? {
+        Field::Set(n) => Some(u64::try_from(n).map_err(|_| {
+            invalid_setting(
+                AttributePath::attr("max_versions"),
+                format!("{n} is too small: it must be at least 0"),
+            )
+        })?),
+        Field::Unset | Field::Unknown => None,
+    };
     let custom = value
         .attr("custom_metadata")
         .as_string_map()
         .unwrap_or_default();
-    (max_versions, custom)
+    Ok((max_versions, custom))
 }
 
 /// Whether refreshing `current` needs the metadata endpoint on top of the data read.
@@ -332,7 +354,7 @@ impl SparkProfile {
         if !changed {
             return Ok(());
         }
-        let (max_versions, custom) = desired_metadata(planned);
+        let (max_versions, custom) = desired_metadata(planned)?;
         vault
             .write_metadata(mount, name, max_versions, &custom)
             .await
@@ -341,15 +363,19 @@ impl SparkProfile {
             })
     }
 
-    /// The check-and-set version a new profile is written with: 0 when nothing is at the path,
-    /// the current version when a deleted secret is re-created on top of its history. A live
-    /// secret belongs to someone else (or to another state) and is never overwritten.
-    async fn creation_cas(
+    /// How a new profile gets to Vault. Nothing at the path: written with check-and-set 0. A
+    /// deleted secret: written on top of its history. A live secret holding exactly the planned
+    /// content (same `content_sha256`): adopted as it is, since that is what a create interrupted
+    /// after its write (the provider killed, the answer lost) leaves behind, and writing it again
+    /// would only add a version. A live secret with other content belongs to someone else (or
+    /// to another state) and is never overwritten.
+    async fn creation(
         &self,
         vault: &VaultClient,
         mount: &str,
         name: &str,
-    ) -> Result<u64, Diagnostics> {
+        planned_sha256: &str,
+    ) -> Result<Creation, Diagnostics> {
         let path = format!("{mount}/{name}");
         let read_failed = |e: VaultError| remote_error(&format!("Unable to read {path}"), &e);
         let Some(meta) = vault
@@ -357,43 +383,57 @@ impl SparkProfile {
             .await
             .map_err(read_failed)?
         else {
-            return Ok(0);
+            return Ok(Creation::Write { cas: 0 });
         };
-        if vault
-            .read_opt(mount, name)
-            .await
-            .map_err(read_failed)?
-            .is_some()
-        {
-            return Err(Diagnostic::error(
-                "Spark profile already exists",
-                format!(
-                    "A secret already exists at {path}. Import it with `terraform import \
-                     konoha_spark_profile.<name> {path}` to manage it, or choose another name."
-                ),
-            )
-            .at(AttributePath::attr("name"))
-            .into());
+        let Some(live) = vault.read_opt(mount, name).await.map_err(read_failed)? else {
+            return Ok(Creation::Write {
+                cas: meta.current_version,
+            });
+        };
+        let live_sha256 = spark::content_sha256(&spark::render_env_file(&live.data));
+        if live_sha256 == planned_sha256 {
+            return Ok(Creation::Adopt {
+                version: live.version,
+            });
         }
-        Ok(meta.current_version)
+        Err(Diagnostic::error(
+            "Spark profile already exists",
+            format!(
+                "A secret with other content already exists at {path}. Import it with \
+                 `terraform import konoha_spark_profile.<name> {path}` to manage it, or choose \
+                 another name."
+            ),
+        )
+        .at(AttributePath::attr("name"))
+        .into())
     }
 
     /// Creates (no prior state) or updates the profile: writes the data only when it differs
     /// from what the prior state rendered, with check-and-set against the version Terraform
     /// last saw, then the metadata when it changed.
     async fn write(&self, planned: Value, prior: &Value) -> Result<Applied, ApplyError> {
-        let mut state = planned;
+        let state = planned;
         let (mount, name) = location(&state)?;
         let path = format!("{mount}/{name}");
-        let content = content_of(&state).ok_or_else(|| {
+        let content = content_of(&state)?.ok_or_else(|| {
             Diagnostic::provider_bug(
                 "Unknown values at apply",
                 "the profile's settings are not all known.",
             )
         })?;
         let vault = self.vault().await?;
+        require_kv2_mount(&vault, &mount).await?;
         let cas = if prior.is_null() {
-            Some(self.creation_cas(&vault, &mount, &name).await?)
+            match self
+                .creation(&vault, &mount, &name, &content.sha256)
+                .await?
+            {
+                Creation::Write { cas } => Some(cas),
+                Creation::Adopt { version } => {
+                    tracing::info!(path = %path, version, "adopting the Spark profile Vault already holds");
+                    return self.finish(&vault, state, prior, &content, version).await;
+                }
+            }
         } else if prior.attr("rendered").as_str() != Some(content.rendered.as_str()) {
             Some(version_of(prior))
         } else {
@@ -406,15 +446,30 @@ impl SparkProfile {
                 .map_err(|e| write_error(e, &path))?,
             None => version_of(prior),
         };
+        self.finish(&vault, state, prior, &content, version).await
+    }
+
+    /// The state after the data is in Vault at `version`: computed attributes set, metadata
+    /// written when it changed.
+    async fn finish(
+        &self,
+        vault: &VaultClient,
+        mut state: Value,
+        prior: &Value,
+        content: &Content,
+        version: u64,
+    ) -> Result<Applied, ApplyError> {
+        let (mount, name) = location(&state)?;
+        let path = format!("{mount}/{name}");
         state.set_attr(
             "version",
             Value::int(i64::try_from(version).unwrap_or(i64::MAX)),
         );
         set_identity(&mut state);
-        set_content(&mut state, &content);
+        set_content(&mut state, content);
         // The data is written from here on: if metadata fails, record it rather than lose it.
         if let Err(diagnostics) = self
-            .sync_metadata(&vault, (&mount, &name), prior, &state)
+            .sync_metadata(vault, (&mount, &name), prior, &state)
             .await
         {
             return Err(ApplyError {
@@ -438,7 +493,11 @@ impl Resource for SparkProfile {
     }
 
     fn validate_config(&self, config: &Value) -> Diagnostics {
-        spark::validate(&profile_input(config))
+        let input = match profile_input(config) {
+            Ok(input) => input,
+            Err(problems) => return problems,
+        };
+        spark::validate(&input)
             .into_iter()
             .map(|v| invalid_setting(attribute_path(&v.path), v.message))
             .collect()
@@ -447,7 +506,7 @@ impl Resource for SparkProfile {
     fn modify_plan(&self, req: PlanRequest<'_>) -> Result<Value, Diagnostics> {
         let mut planned = req.planned;
         set_identity(&mut planned);
-        let Some(content) = content_of(&planned) else {
+        let Some(content) = content_of(&planned)? else {
             return Ok(planned);
         };
         set_content(&mut planned, &content);

@@ -185,6 +185,14 @@ impl Cluster {
         }
     }
 
+    /// The double, for what only it can do (injected faults); `None` on a real cluster.
+    pub fn double(&self) -> Option<&KubeDouble> {
+        match self {
+            Cluster::Double(d) => Some(d),
+            Cluster::Real(_) => None,
+        }
+    }
+
     /// Every request so far as `(method, path?query)`; `None` on a real cluster (no log).
     pub fn requests(&self) -> Option<Vec<(String, String)>> {
         match self {
@@ -197,6 +205,19 @@ impl Cluster {
     pub fn writes(&self) -> Option<Vec<(String, String)>> {
         match self {
             Cluster::Double(d) => Some(d.writes()),
+            Cluster::Real(_) => None,
+        }
+    }
+
+    /// On the double, accepts only `token` from now on and returns the API server's URL, for a
+    /// provider configured with `host` and `token`; `None` on a real cluster, whose tokens are
+    /// its own.
+    pub fn use_bearer_token(&self, token: &str) -> Option<String> {
+        match self {
+            Cluster::Double(d) => {
+                d.set_token(token);
+                Some(d.url())
+            }
             Cluster::Real(_) => None,
         }
     }

@@ -25,6 +25,7 @@ mod clock;
 mod conditions;
 mod controller;
 mod defaults;
+pub(crate) mod faults;
 mod fields;
 mod kubelet;
 mod schema;
@@ -51,6 +52,9 @@ pub(crate) struct State {
     store: Store,
     controller: controller::Controller,
     log: Vec<(String, String)>,
+    /// The bearer token accepted: [`TOKEN`] unless a test chose another.
+    token: String,
+    faults: faults::Faults,
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -92,6 +96,8 @@ fn new_state() -> Arc<Mutex<State>> {
         store: Store::new(),
         controller: controller::Controller::default(),
         log: Vec::new(),
+        token: TOKEN.to_owned(),
+        faults: faults::Faults::default(),
     }))
 }
 
@@ -330,6 +336,22 @@ impl KubeDouble {
     /// Empties the request log.
     pub(crate) fn clear_requests(&self) {
         lock(&self.state).log.clear();
+    }
+
+    /// Accepts `token` as the bearer token from now on, instead of [`TOKEN`] (which the written
+    /// kubeconfig carries), for a test that needs a token nobody else knows.
+    pub(crate) fn set_token(&self, token: &str) {
+        lock(&self.state).token = token.to_owned();
+    }
+
+    /// Makes the requests `fault` matches fail (see [`faults`]), after the faults already set.
+    pub(crate) fn inject(&self, fault: faults::Fault) {
+        lock(&self.state).faults.push(fault);
+    }
+
+    /// Removes every injected fault: the double answers normally again.
+    pub(crate) fn clear_faults(&self) {
+        lock(&self.state).faults.clear();
     }
 
     /// Makes the pods of deployment `ns/name` never become ready (or ready again), like an

@@ -4,12 +4,12 @@
 //! Leaves out TLS (clients reach the double over plain `http://`) and HTTP/2.
 
 use super::api::{self, Request as ApiRequest};
-use super::status;
-use super::{State, TOKEN, lock};
+use super::{State, lock};
+use super::{faults, status};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -74,6 +74,8 @@ async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
+    let mut retry_after = None;
+    let mut hang_after = false;
     let reply = {
         let mut guard = lock(state);
         let logged = if query.is_empty() {
@@ -82,10 +84,26 @@ async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<
             format!("{path}?{query}")
         };
         guard.log.push((method.clone(), logged));
+        let mut injected = guard.faults.take(&method, &path);
+        if injected == Some(faults::Answer::HandleThenHang) {
+            hang_after = true;
+            injected = None;
+        }
         // No token means anonymous access, which the double allows; a wrong one is refused.
-        let expected = format!("Bearer {TOKEN}");
-        if authorization.is_some_and(|a| a != expected) {
-            status::unauthorized()
+        let expected = format!("Bearer {}", guard.token);
+        if let Some(answer) = injected {
+            match answer {
+                faults::Answer::Hang | faults::Answer::HandleThenHang => None,
+                faults::Answer::Status {
+                    code,
+                    retry_after: seconds,
+                } => {
+                    retry_after = seconds;
+                    Some(status::Reply::ok(code, faults::status_body(code, seconds)))
+                }
+            }
+        } else if authorization.is_some_and(|a| a != expected) {
+            Some(status::unauthorized())
         } else {
             let request = ApiRequest {
                 method: &method,
@@ -94,8 +112,12 @@ async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<
                 content_type: &content_type,
                 body: &body,
             };
-            api::handle(&mut guard.store, &request)
+            Some(api::handle(&mut guard.store, &request))
         }
+    };
+    let Some(reply) = reply.filter(|_| !hang_after) else {
+        // A hang: silent until the double stops, which drops this connection.
+        return std::future::pending().await;
     };
     let bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
     let mut response = Response::new(Full::new(Bytes::from(bytes)));
@@ -104,5 +126,10 @@ async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
     response
 }

@@ -2,8 +2,9 @@
 //! temp dir.
 //!
 //! Left out: step semantics (`case.rs`) and reading the JSON terraform prints (`json.rs`).
-//! `terraform init` is never run: dev_overrides, reattached providers and the built-in
-//! `terraform_data` all work without it, and init would try to reach the registry.
+//! `terraform init` is not needed: dev_overrides, reattached providers and the built-in
+//! `terraform_data` all work without it, and init would try to reach the registry. Only a test
+//! of installation itself (`ProviderHookup::Installed`) runs it.
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -52,6 +53,12 @@ pub enum ProviderHookup {
         /// The exact `TF_REATTACH_PROVIDERS` value.
         env: String,
     },
+    /// No shortcut: the test runs `terraform init`, which installs the provider from where
+    /// `cli_config` says (a filesystem mirror, a registry), as it does for users.
+    Installed {
+        /// The whole CLI configuration file.
+        cli_config: String,
+    },
 }
 
 impl ProviderHookup {
@@ -83,12 +90,13 @@ impl ProviderHookup {
                     hcl_escape(&dir.to_string_lossy())
                 )
             }
+            ProviderHookup::Installed { cli_config } => cli_config.clone(),
         }
     }
 }
 
 /// Escapes a string for a quoted HCL literal in the CLI config.
-fn hcl_escape(text: &str) -> String {
+pub fn hcl_escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
@@ -267,15 +275,7 @@ impl Workdir {
         S: AsRef<str>,
     {
         let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-        let mut command = Command::new(terraform_bin());
-        command.args(&args).current_dir(&self.path);
-        for (key, _) in std::env::vars_os() {
-            if inherited_var_is_unsafe(&key) {
-                command.env_remove(key);
-            }
-        }
-        command.envs(self.env.iter().map(|(k, v)| (k, v)));
-
+        let command = self.command(&args);
         let started = Instant::now();
         let result = run_with_timeout(command, args, COMMAND_TIMEOUT);
         if let Ok(output) = &result {
@@ -289,6 +289,36 @@ impl Workdir {
             );
         }
         result
+    }
+
+    /// Starts `terraform ARGS` here without waiting, for a test that acts while it runs (say,
+    /// kills the provider mid-apply). Output is piped: collect it with `wait_with_output`.
+    ///
+    /// # Panics
+    ///
+    /// When terraform cannot be started.
+    pub fn spawn_terraform(&self, args: &[&str]) -> std::process::Child {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        self.command(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start terraform {}: {e}", args.join(" ")))
+    }
+
+    /// `terraform ARGS` in this dir with this dir's environment, nothing inherited that would
+    /// change what it does.
+    fn command(&self, args: &[String]) -> Command {
+        let mut command = Command::new(terraform_bin());
+        command.args(args).current_dir(&self.path);
+        for (key, _) in std::env::vars_os() {
+            if inherited_var_is_unsafe(&key) {
+                command.env_remove(key);
+            }
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
     }
 
     /// The current state, from `terraform show -json`.
