@@ -26,6 +26,7 @@ import plain_client  # noqa: E402
 import report  # noqa: E402
 
 IMAGE = "apache/kyuubi:1.10.2-spark"
+ENGINE_IMAGE = "apache/spark:3.5.3"
 CONCURRENCY = 10  # Terraform's default -parallelism
 RPC_LINE = re.compile(r"rpc finished")
 RPC_NAME = re.compile(r"rpc=/tfplugin5\.Provider/(\w+)")
@@ -244,7 +245,8 @@ class Bench:
         for i in range(1, servers + 1):
             parts.append(
                 f'resource "konoha_kyuubi_server" "s{i}" {{\n  name = "bench-{i}"\n  image = "{IMAGE}"\n'
-                f'  spark_profile = konoha_spark_profile.p.ref\n  vault_agent {{\n    role = "kyuubi"\n  }}\n}}\n'
+                f'  spark_profile = konoha_spark_profile.p.ref\n  vault_agent {{\n    role = "kyuubi"\n  }}\n'
+                f'  engine {{\n    image = "{ENGINE_IMAGE}"\n  }}\n}}\n'
             )
         (konoha / "main.tf").write_text("".join(parts))
         (floor / "main.tf").write_text(
@@ -341,6 +343,13 @@ def machine():
     return f"{os.cpu_count()} cores ({model}), {mem_kib // 1024 // 1024} GiB, {platform.system()} {platform.release()}, load average {load:.1f} at start"
 
 
+def save(path, results):
+    raw = Path(path)
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text(json.dumps(results, indent=2))
+    return raw
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -376,16 +385,17 @@ def main():
             runs = args.runs if count <= 200 else args.runs_large
             print(f"profiles, N={count}, {runs} runs", file=sys.stderr)
             results["profiles"].append(bench.profiles(count, runs))
+            save(args.results, results)  # a long run that dies later keeps what it measured
         print(f"Kyuubi servers, M={args.servers}", file=sys.stderr)
+        results["duration_s"] = time.time() - started
+        save(args.results, results)
         results["kyuubi"] = bench.kyuubi(args.servers, args.runs)
         results["duration_s"] = time.time() - started
     finally:
         if getattr(bench, "bao", None):
             bench.bao.kill()
             bench.bao.wait()
-    raw = Path(args.results)
-    raw.parent.mkdir(parents=True, exist_ok=True)
-    raw.write_text(json.dumps(results, indent=2))
+    raw = save(args.results, results)
     table = report.markdown(results)
     print(table)
     report.write_doc(Path(args.doc), table)

@@ -129,7 +129,7 @@ def markdown(results):
     out = [
         f"Command: `{results['command']}`. Machine: {results['machine']}. {results['terraform']}; "
         f"kubectl {results['kubectl']}. Date: {results['date']}. The bench took "
-        f"{results['duration_s'] / 60:.1f} minutes.",
+        f"{results.get('duration_s', 0) / 60:.1f} minutes.",
         "",
         "![seconds against N, floor and konoha](performance.svg)",
         "",
@@ -148,7 +148,8 @@ def markdown(results):
     out.append("")
     for p in results["profiles"]:
         out += instrumented_table(p) + [""]
-    out += kyuubi_rows(results["kyuubi"]) + [""]
+    if "kyuubi" in results:
+        out += kyuubi_rows(results["kyuubi"]) + [""]
     out += [
         "#### Process",
         "",
@@ -224,3 +225,14 @@ def svg_chart(results):
         parts.append(f'<text x="{lx + 30}" y="{ly + 4}">{label}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":
+    # Re-renders the doc and chart from a saved run: report.py RESULTS.json [DOC] [CHART]
+    import json
+    import sys
+
+    saved = json.loads(Path(sys.argv[1]).read_text())
+    doc = Path(sys.argv[2] if len(sys.argv) > 2 else "docs/PERFORMANCE.md")
+    write_doc(doc, markdown(saved))
+    Path(sys.argv[3] if len(sys.argv) > 3 else "docs/performance.svg").write_text(svg_chart(saved))
