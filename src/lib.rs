@@ -7,9 +7,12 @@
 //! - [`tf`]: Terraform values, types, paths, diagnostics and their wire codecs;
 //! - [`framework`]: schemas, the [`framework::Resource`] trait and the protocol's planning rules;
 //! - [`plugin`]: go-plugin handshake, mutual TLS and the tfplugin5 gRPC service;
-//! - domain ([`spark`]) and clients ([`vault`], [`kube`]): pure rules and remote APIs;
-//! - [`resources`]: the resources and data sources, gluing the above together.
+//! - domain ([`spark`], [`kyuubi`]) and clients ([`vault`], [`kube`]): pure rules and remote
+//!   APIs, with [`clients`] holding the clients the resources share;
+//! - [`resources`]: the resources and data sources, gluing the above together;
+//! - [`provider`]: the provider block, which configures [`clients`] and lists the resources.
 
+pub mod clients;
 pub mod framework;
 pub mod kube;
 pub mod kyuubi;

@@ -7,19 +7,19 @@
 //! depends on other resources still works, and a plan that needs no remote call makes none.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::OnceCell;
 
+use crate::clients::{Clients, VaultConfig};
 use crate::framework::{
     Attribute, Block, ConfigureRequest, DataSource, NestedBlock, Provider, Resource, Schema,
 };
-use crate::kube::{KubeClient, KubeSettings};
+use crate::kube::KubeSettings;
 use crate::resources;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
-use crate::vault::{AppRoleLogin, Secret, VaultClient, VaultSettings};
+use crate::vault::{AppRoleLogin, Secret, VaultSettings};
 
 /// How long one Vault request may take before it fails.
 const VAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -188,17 +188,6 @@ fn kubernetes_block() -> NestedBlock {
     )
 }
 
-/// The Vault settings, or why there are none yet.
-#[derive(Debug, Clone)]
-pub enum VaultConfig {
-    /// Fully known.
-    Ready(VaultSettings),
-    /// Some value is unknown until apply; calls must wait for the apply walk.
-    Unknown,
-    /// Nothing says where Vault is.
-    Missing(String),
-}
-
 /// Resolves the `vault` block. Each setting comes from the attribute when set, else from its
 /// environment variable (`VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_NAMESPACE`, `VAULT_CACERT`,
 /// `VAULT_SKIP_VERIFY`), else from its default.
@@ -263,121 +252,6 @@ pub fn resolve_kube(block: &Value) -> Option<KubeSettings> {
         cluster_ca_certificate: text("cluster_ca_certificate"),
         insecure: block.attr("insecure").as_bool().unwrap_or(false),
     })
-}
-
-/// The remote clients the resources share, built on first use from the provider settings.
-///
-/// A provider process is normally configured once, but one served for `TF_REATTACH_PROVIDERS`
-/// (`--debug`, the acceptance tests) is configured again by every Terraform command, possibly
-/// with other settings: each `configure` therefore starts a fresh [`Connections`].
-#[derive(Debug, Default)]
-pub struct Clients {
-    current: RwLock<Arc<Connections>>,
-}
-
-/// The settings of one `configure`, and the clients built from them on first use.
-#[derive(Debug, Default)]
-struct Connections {
-    vault_config: Option<VaultConfig>,
-    vault: OnceCell<VaultClient>,
-    /// `None` while the `kubernetes` block holds unknown values.
-    kube_settings: Option<KubeSettings>,
-    kube: OnceCell<KubeClient>,
-}
-
-impl Clients {
-    fn configure(&self, vault_config: VaultConfig, kube_settings: Option<KubeSettings>) {
-        let fresh = Arc::new(Connections {
-            vault_config: Some(vault_config),
-            kube_settings,
-            ..Connections::default()
-        });
-        if let Ok(mut current) = self.current.write() {
-            *current = fresh;
-        }
-    }
-
-    fn connections(&self) -> Arc<Connections> {
-        self.current
-            .read()
-            .map(|c| Arc::clone(&c))
-            .unwrap_or_default()
-    }
-
-    /// The Kubernetes client, connecting on the first call.
-    pub async fn kube(&self) -> Result<KubeClient, Diagnostics> {
-        let connections = self.connections();
-        let client = connections
-            .kube
-            .get_or_try_init(|| async {
-                let Some(settings) = &connections.kube_settings else {
-                    return Err(Diagnostic::error(
-                        "Kubernetes settings not known yet",
-                        "The provider's kubernetes block depends on values known only after \
-                         apply. Apply the resources it depends on first, e.g. with -target.",
-                    )
-                    .into());
-                };
-                KubeClient::connect(settings).await.map_err(|e| {
-                    Diagnostics::from(Diagnostic::error(
-                        "Unable to connect to Kubernetes",
-                        error_chain(&e),
-                    ))
-                })
-            })
-            .await?;
-        Ok(client.clone())
-    }
-
-    /// The Vault client, connecting (and logging in) on the first call.
-    pub async fn vault(&self) -> Result<VaultClient, Diagnostics> {
-        let connections = self.connections();
-        let client = connections
-            .vault
-            .get_or_try_init(|| async {
-                let config = connections
-                    .vault_config
-                    .clone()
-                    .unwrap_or(VaultConfig::Missing(
-                        "The provider was not configured before use.".to_owned(),
-                    ));
-                let settings = match config {
-                    VaultConfig::Ready(settings) => settings,
-                    VaultConfig::Unknown => {
-                        return Err(Diagnostic::error(
-                            "Vault settings not known yet",
-                            "The provider's vault block depends on values known only after \
-                             apply. Apply the resources it depends on first, e.g. with \
-                             -target.",
-                        )
-                        .into());
-                    }
-                    VaultConfig::Missing(why) => {
-                        return Err(Diagnostic::error("Vault is not configured", why).into());
-                    }
-                };
-                VaultClient::connect(&settings).await.map_err(|e| {
-                    Diagnostics::from(Diagnostic::error(
-                        "Unable to connect to Vault",
-                        error_chain(&e),
-                    ))
-                })
-            })
-            .await?;
-        Ok(client.clone())
-    }
-}
-
-/// An error and its causes, one sentence each, for a diagnostic's detail.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -16,9 +16,7 @@ use super::constants::{
     CONTAINER_NAME, ENV_KYUUBI_CONF_DIR, METRICS_PATH, PROFILE_DIR, PROFILE_FILE_NAME, VOLUME_CONF,
     VOLUME_CONF_TEMPLATE, VOLUME_PROFILE,
 };
-use super::manifests::{
-    Object, config_map_name, profile_secret_name, selector_labels, server_ports,
-};
+use super::object::{Object, config_map_name, profile_secret_name, selector_labels, server_ports};
 use super::settings::{Delivery, ProfileRef, ServerSettings, VaultAgent};
 
 /// The injector template for `spark.env`: one `key=value` line per entry of the KV v2 data.

@@ -8,7 +8,7 @@
 //! fields konoha owns (field manager [`constants::FIELD_MANAGER`]).
 //!
 //! Reading order: [`settings`] (model, defaults, [`resolve`]) → [`validate()`] → [`conf`] →
-//! [`manifests`] (with [`rbac`] and [`deployment`]) → [`rollout`].
+//! [`object`] → [`manifests`] (with [`rbac`] and [`deployment`]) → [`rollout`].
 //!
 //! # How a Spark profile reaches the engines
 //!
@@ -37,6 +37,7 @@ pub mod conf;
 pub mod constants;
 pub mod deployment;
 pub mod manifests;
+pub mod object;
 pub mod rbac;
 pub mod rollout;
 pub mod settings;
@@ -44,7 +45,8 @@ pub mod syntax;
 pub mod validate;
 
 pub use conf::{START_SCRIPT, config_sha256, render_kyuubi_defaults, sha256_hex};
-pub use manifests::{Object, driver_pod_selector, render_objects};
+pub use manifests::render_objects;
+pub use object::{Object, driver_pod_selector};
 pub use rollout::{Rollout, judge};
 pub use settings::{
     Delivery, Engine, EngineInput, Field, Ha, HaInput, Metrics, MetricsInput, ProfileRef,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::constants::DRIVER_RBAC_SUFFIX;
-use super::manifests::Object;
+use super::object::Object;
 use super::settings::ServerSettings;
 
 const RBAC_API: &str = "rbac.authorization.k8s.io/v1";

@@ -20,6 +20,7 @@ use super::kyuubi_schema;
 use super::profile_model::attribute_path;
 use super::remote_error;
 use super::rollout_wait::{RolloutOutcome, wait_for_rollout};
+use crate::clients::Clients;
 use crate::framework::timeouts::{self, Operation};
 use crate::framework::{
     Applied, ApplyError, Block, Context, CreateRequest, DeleteRequest, PlanRequest, ReadRequest,
@@ -27,7 +28,6 @@ use crate::framework::{
 };
 use crate::kube::{KubeClient, KubeError, ObjectRef};
 use crate::kyuubi::{self, ServerSettings, ShareLevel};
-use crate::provider::Clients;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 
 /// Default for each of `timeouts { create, update, delete }`.
@@ -85,13 +85,13 @@ fn desired_objects(
     settings: &ServerSettings,
     state: &Value,
     profile_env: Option<&str>,
-) -> Vec<kyuubi::manifests::Object> {
+) -> Vec<kyuubi::Object> {
     let arguments = arguments_json(
         state,
         kyuubi_schema::value_type(),
         kyuubi_schema::argument_names(),
     );
-    let mut objects = kyuubi::manifests::render_objects(settings, profile_env);
+    let mut objects = kyuubi::render_objects(settings, profile_env);
     for object in objects.iter_mut().filter(|o| o.kind == "Deployment") {
         if let Some(metadata) = object
             .body
@@ -112,7 +112,7 @@ fn desired_objects(
     objects
 }
 
-fn object_ref(object: &kyuubi::manifests::Object) -> Result<ObjectRef, Diagnostics> {
+fn object_ref(object: &kyuubi::Object) -> Result<ObjectRef, Diagnostics> {
     ObjectRef::from_manifest(&object.body).ok_or_else(|| {
         Diagnostic::provider_bug(
             "Unknown object kind",
@@ -130,7 +130,7 @@ fn deployment_ref(settings: &ServerSettings) -> ObjectRef {
     )
 }
 
-fn apply_error(err: &KubeError, object: &kyuubi::manifests::Object) -> Diagnostic {
+fn apply_error(err: &KubeError, object: &kyuubi::Object) -> Diagnostic {
     let owners = err.conflict_owners();
     if !owners.is_empty() {
         let list: Vec<String> = owners
@@ -319,7 +319,7 @@ impl KyuubiServer {
         settings: &ServerSettings,
         warnings: &mut Diagnostics,
     ) {
-        let selector = kyuubi::manifests::driver_pod_selector(settings);
+        let selector = kyuubi::driver_pod_selector(settings);
         if settings.restart_engines {
             match kube
                 .delete_collection_pods(&settings.engine.namespace, &selector)
@@ -332,7 +332,7 @@ impl KyuubiServer {
                     "Spark engines not restarted",
                     format!(
                         "Deleting the driver pods ({selector}) failed: {}",
-                        crate::provider::error_chain(&e)
+                        crate::tf::error_chain(&e)
                     ),
                 )),
             }
@@ -358,7 +358,7 @@ impl KyuubiServer {
 async fn refuse_foreign_objects(
     kube: &KubeClient,
     settings: &ServerSettings,
-    objects: &[kyuubi::manifests::Object],
+    objects: &[kyuubi::Object],
 ) -> Result<(), Diagnostics> {
     for object in objects {
         let target = object_ref(object)?;

@@ -9,10 +9,10 @@ use serde_json::Value as Json;
 use super::kyuubi_model::{server_input, state_from_arguments};
 use super::kyuubi_server::KyuubiServer;
 use super::remote_error;
+use crate::clients::Clients;
 use crate::framework::{Attribute, Block, DataReadRequest, DataSource, Resource, Schema};
 use crate::kube::{Kind, ObjectRef};
 use crate::kyuubi;
-use crate::provider::Clients;
 use crate::tf::{Diagnostic, Diagnostics, Value};
 
 /// The `konoha_kyuubi_server` data source.

@@ -23,7 +23,7 @@ use crate::tf::{AttributePath, Diagnostic};
 
 /// The diagnostic for a remote failure: what failed, the error chain, and whether retrying may help.
 pub(crate) fn remote_error(summary: &str, err: &dyn std::error::Error) -> Diagnostic {
-    Diagnostic::error(summary, crate::provider::error_chain(err))
+    Diagnostic::error(summary, crate::tf::error_chain(err))
 }
 
 /// The diagnostic for a domain rule the configuration breaks.

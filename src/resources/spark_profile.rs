@@ -11,11 +11,11 @@ use async_trait::async_trait;
 
 use super::profile_model::{attribute_path, profile_input};
 use super::{invalid_setting, remote_error};
+use crate::clients::Clients;
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
     PlanRequest, ReadRequest, Resource, Schema, UpdateRequest,
 };
-use crate::provider::Clients;
 use crate::spark;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 use crate::vault::{VaultClient, VaultError};

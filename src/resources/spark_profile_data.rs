@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::remote_error;
+use crate::clients::Clients;
 use crate::framework::{Attribute, Block, DataReadRequest, DataSource, Schema};
-use crate::provider::Clients;
 use crate::spark;
 use crate::tf::{Diagnostic, Diagnostics, Value};
 

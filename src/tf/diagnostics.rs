@@ -123,3 +123,15 @@ impl FromIterator<Diagnostic> for Diagnostics {
         Self(iter.into_iter().collect())
     }
 }
+
+/// An error and its causes, one sentence each, for a diagnostic's detail.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

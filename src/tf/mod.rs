@@ -11,7 +11,7 @@ pub mod path;
 pub mod types;
 pub mod value;
 
-pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use diagnostics::{Diagnostic, Diagnostics, Severity, error_chain};
 pub use path::{AttributePath, PathStep};
 pub use types::Type;
 pub use value::{Number, Value};

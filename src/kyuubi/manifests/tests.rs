@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::kyuubi::conf::config_sha256;
 use crate::kyuubi::constants::{ANNOTATION_CONFIG_SHA256, ANNOTATION_PROFILE_SHA256};
+use crate::kyuubi::object::driver_pod_selector;
 use crate::kyuubi::settings::tests::{SHA, minimal, set};
 use crate::kyuubi::settings::{
     EngineInput, Field, HaInput, MetricsInput, ResourcesInput, ServerInput, VaultAgentInput,
