@@ -16,6 +16,11 @@ use crate::tf::{Diagnostic, Diagnostics};
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 
+/// How long past the deadline the last look may take: the Deployment read that judges the
+/// rollout once more, and its events for the error. The client's own deadline is moved out by
+/// this much, so that a wait ends as "timed out" with its reasons rather than cut mid-request.
+const LAST_LOOK: Duration = Duration::from_secs(10);
+
 /// How many of the newest events a failure shows.
 const EVENTS_SHOWN: usize = 10;
 
@@ -41,6 +46,7 @@ pub async fn wait_for_rollout(
     deadline: Instant,
     stop: &CancellationToken,
 ) -> RolloutOutcome {
+    let kube = &kube.clone().until(deadline + LAST_LOOK);
     let mut pause = FIRST_PAUSE;
     loop {
         let live = match kube.get_opt(deployment).await {
@@ -98,6 +104,7 @@ pub async fn wait_until_gone(
     deadline: Instant,
     stop: &CancellationToken,
 ) -> Result<(), Diagnostics> {
+    let kube = &kube.clone().until(deadline + LAST_LOOK);
     let mut pause = FIRST_PAUSE;
     loop {
         let mut remaining = Vec::new();
