@@ -51,6 +51,8 @@ pub async fn wait_for_rollout(
     loop {
         let live = match kube.get_opt(deployment).await {
             Ok(live) => live,
+            // Stop fired while the read was in flight: the same as during the pause.
+            Err(e) if e.is_stopped() => return RolloutOutcome::Stopped,
             Err(e) => {
                 return RolloutOutcome::Error(super::remote_error(
                     "Unable to read the Deployment",
@@ -112,6 +114,7 @@ pub async fn wait_until_gone(
             match kube.get_opt(target).await {
                 Ok(Some(_)) => remaining.push(target.to_string()),
                 Ok(None) => {}
+                Err(e) if e.is_stopped() => return Err(interrupted().into()),
                 Err(e) => {
                     return Err(super::remote_error("Unable to check a deleted object", &e).into());
                 }
@@ -129,8 +132,12 @@ pub async fn wait_until_gone(
         }
         tokio::select! {
             () = tokio::time::sleep_until((Instant::now() + pause).min(deadline)) => {}
-            () = stop.cancelled() => return Err(Diagnostic::error("Interrupted", "Terraform stopped the delete.").into()),
+            () = stop.cancelled() => return Err(interrupted().into()),
         }
         pause = (pause * 2).min(LONGEST_PAUSE);
     }
+}
+
+fn interrupted() -> Diagnostic {
+    Diagnostic::error("Interrupted", "Terraform stopped the delete.")
 }
