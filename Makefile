@@ -4,7 +4,10 @@
 #               acceptance tests (real terraform, real OpenBao); nothing is skipped
 #   make lint   rustfmt check and clippy with warnings as errors
 #   make demo   build the provider and apply examples/quickstart against a local OpenBao
-#   make bench  time no-change plans against Terraform's floor; figures go to docs/PERFORMANCE.md
+#   make bench  konoha against Terraform's floor and kubectl; figures and chart go to docs/PERFORMANCE.md
+#   make release  cargo build --release, then the Terraform Registry's zip, SHA256SUMS, manifest
+#               and signature for this platform in dist/ (scripts/release.sh; .goreleaser.yml
+#               does every platform in CI). Signs with GPG_PRIVATE_KEY, else a throwaway key
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -14,7 +17,7 @@ CARGO ?= cargo
 # Where scripts/install-openbao.sh puts the server; the Vault tests start it from here.
 export KONOHA_BAO_BIN ?= $(CURDIR)/.venv/bin/bao
 
-.PHONY: test lint demo bench check-tools
+.PHONY: test lint demo bench release check-tools
 
 check-tools:
 	scripts/check-tools.sh
@@ -36,3 +39,6 @@ demo:
 
 bench:
 	scripts/bench.sh
+
+release: check-tools
+	scripts/release.sh

@@ -24,3 +24,7 @@ pub mod secret;
 pub mod spark;
 pub mod tf;
 pub mod vault;
+
+/// The provider's version: `Cargo.toml`'s, or the release tag's when `scripts/release.sh` or
+/// GoReleaser builds a release (see `build.rs`).
+pub const VERSION: &str = env!("KONOHA_VERSION");

@@ -3,9 +3,12 @@
 //! Everything but argument handling and exit codes lives in the library, starting at
 //! `konoha::plugin`.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
-use konoha::plugin::handshake::{HandshakeError, PluginEnv};
+use konoha::plugin::handshake::{
+    APP_PROTOCOL_MINOR_VERSION, APP_PROTOCOL_VERSION, HandshakeError, PluginEnv,
+};
 use konoha::plugin::{ProviderService, debug, logging, serve};
 use konoha::provider::Konoha;
 
@@ -23,13 +26,30 @@ async fn main() -> ExitCode {
         .map(|arg| arg.to_string_lossy())
         .as_deref()
     {
+        // Before the cookie check: a person asking for the version is not Terraform.
         Some("--version") => {
-            println!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
+            // Not `println!`, which panics when the reader has gone (`--version | head -n 1`).
+            let printed = writeln!(
+                std::io::stdout(),
+                "{} {}\nplugin protocol {APP_PROTOCOL_VERSION}.{APP_PROTOCOL_MINOR_VERSION}",
+                env!("CARGO_PKG_NAME"),
+                konoha::VERSION
+            );
+            return if printed.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
         }
-        Some("--debug") => debug::serve_debug(provider).await,
+        Some("--debug") => {
+            log_start("debug");
+            debug::serve_debug(provider).await
+        }
         None => match PluginEnv::from_env() {
-            Ok(env) => serve::serve_with_env(env, provider).await,
+            Ok(env) => {
+                log_start("plugin");
+                serve::serve_with_env(env, provider).await
+            }
             // go-plugin's exact words, on stderr: the user ran the binary by hand.
             Err(HandshakeError::NotAPlugin) => {
                 eprintln!("{}", HandshakeError::NotAPlugin);
@@ -55,4 +75,15 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The first log line of a serving process, so a bug report's log says which build it came from.
+fn log_start(mode: &'static str) {
+    tracing::info!(
+        version = konoha::VERSION,
+        protocol = %format_args!("{APP_PROTOCOL_VERSION}.{APP_PROTOCOL_MINOR_VERSION}"),
+        mode,
+        "starting {}",
+        env!("CARGO_PKG_NAME")
+    );
 }

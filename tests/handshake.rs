@@ -435,6 +435,85 @@ async fn other_client_certs_and_no_cert_are_rejected_without_stopping_the_server
     assert!(plugin.child.try_wait().unwrap().is_none());
 }
 
+/// A TLS channel that may fail to connect, for clients the server should refuse.
+async fn try_tls_channel(
+    addr: SocketAddr,
+    config: Arc<ClientConfig>,
+) -> Result<Channel, tonic::transport::Error> {
+    let connector = tower::service_fn(move |_: Uri| {
+        let config = config.clone();
+        async move { connect_tls(addr, config).await.map(TokioIo::new) }
+    });
+    Endpoint::from_static("http://localhost")
+        .connect_timeout(STARTUP)
+        .connect_with_connector(connector)
+        .await
+}
+
+/// `Shutdown` over a channel that may not even connect; `Ok` only when the call got through.
+async fn try_shutdown(channel: Result<Channel, tonic::transport::Error>) -> Result<(), String> {
+    let channel = channel.map_err(|e| format!("connect: {e}"))?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.map_err(|e| format!("ready: {e}"))?;
+    let path = PathAndQuery::from_static("/plugin.GRPCController/Shutdown");
+    let call = grpc.unary(
+        tonic::Request::new(Empty {}),
+        path,
+        tonic_prost::ProstCodec::<Empty, Empty>::default(),
+    );
+    match tokio::time::timeout(STARTUP, call).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(status)) => Err(format!("status: {status}")),
+        Err(_) => Err("timed out".to_owned()),
+    }
+}
+
+/// The most dangerous call a stranger could make is `Shutdown`: made without the pinned client
+/// certificate (another one, none, or no TLS at all) it never reaches the service, and the
+/// provider goes on serving the client Terraform started it for.
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_calls_without_the_pinned_client_cert_are_refused() {
+    let client = ClientIdentity::generate();
+    let stranger = ClientIdentity::generate();
+    let (_taken, first, last) = port_range_with_first_taken();
+    let mut plugin = Plugin::start_tls(&client, first, last);
+    let handshake = parse_handshake(&plugin.next_line());
+
+    for (who, presented) in [
+        ("another certificate", Some(&stranger)),
+        ("no certificate", None),
+    ] {
+        let config = client_config(&handshake.server_cert, presented);
+        let result = try_shutdown(try_tls_channel(handshake.addr, config).await).await;
+        assert!(result.is_err(), "a Shutdown call with {who} got through");
+        assert!(
+            plugin.child.try_wait().unwrap().is_none(),
+            "the provider stopped after a Shutdown call with {who}"
+        );
+    }
+    let plaintext = Endpoint::from_shared(format!("http://{}", handshake.addr))
+        .unwrap()
+        .connect_timeout(STARTUP)
+        .connect()
+        .await;
+    assert!(
+        try_shutdown(plaintext).await.is_err(),
+        "a plaintext Shutdown call got through"
+    );
+    assert!(plugin.child.try_wait().unwrap().is_none());
+
+    // The pinned client still gets its call through, and that one does stop the provider.
+    let channel = try_tls_channel(
+        handshake.addr,
+        client_config(&handshake.server_cert, Some(&client)),
+    )
+    .await;
+    try_shutdown(channel).await.unwrap();
+    let status = tokio::task::block_in_place(|| plugin.exit_within(STARTUP))
+        .expect("the provider should exit after the pinned client's Shutdown");
+    assert!(status.success(), "{status:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_over_mutual_tls_ends_the_process_promptly() {
     let client = ClientIdentity::generate();

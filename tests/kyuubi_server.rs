@@ -16,6 +16,7 @@ use support::terraform::{Action, Step, TestCase, Workdir};
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/kyuubi/deployments";
 const IMAGE: &str = "apache/kyuubi:1.10.2-spark";
+const ENGINE_IMAGE: &str = "apache/spark:3.5.3";
 
 /// A cluster with a `kyuubi` namespace, an OpenBao, and a provider attached to both.
 struct World {
@@ -94,6 +95,10 @@ resource "konoha_kyuubi_server" "{resource}" {{
 
   vault_agent {{
     role = "kyuubi"
+  }}
+
+  engine {{
+    image = "{ENGINE_IMAGE}"
   }}
 {body}
 }}
@@ -542,6 +547,10 @@ resource "konoha_kyuubi_server" "dbt" {
   image         = "apache/kyuubi:1.10.2-spark"
   spark_profile = konoha_spark_profile.p.ref
   delivery      = "kubernetes-secret"
+
+  engine {
+    image = "apache/spark:3.5.3"
+  }
 }
 "#;
     w.case()
@@ -616,13 +625,30 @@ fn validate_rejects_bad_servers_with_the_attribute_at_fault() {
         ("kyuubi-dbt", "\"secret/spark/dbt\""),
     ] {
         let config = w.config(4, &format!(
-            "resource \"konoha_kyuubi_server\" \"x\" {{\n  name = \"{name}\"\n  image = \"{IMAGE}\"\n  spark_profile = {profile}\n  vault_agent {{\n    role = \"k\"\n  }}\n}}\n"
+            "resource \"konoha_kyuubi_server\" \"x\" {{\n  name = \"{name}\"\n  image = \"{IMAGE}\"\n  spark_profile = {profile}\n  vault_agent {{\n    role = \"k\"\n  }}\n  engine {{\n    image = \"{ENGINE_IMAGE}\"\n  }}\n}}\n"
         ));
         work.set_config(&config).unwrap();
         if work.terraform(["validate", "-no-color"]).success() {
             failures.push(format!(
                 "--- name {name} / spark_profile {profile} was accepted"
             ));
+        }
+    }
+    // Without an engine image Spark starts no driver: refused with or without the block.
+    for (engine, expected) in [
+        ("", "Spark on Kubernetes starts no engine without one"),
+        (
+            "  engine {\n    idle_timeout = \"PT30M\"\n  }\n",
+            "The argument \"image\" is required",
+        ),
+    ] {
+        let config = w.config(4, &format!(
+            "resource \"konoha_kyuubi_server\" \"x\" {{\n  name = \"kyuubi-dbt\"\n  image = \"{IMAGE}\"\n  spark_profile = konoha_spark_profile.p.ref\n  vault_agent {{\n    role = \"k\"\n  }}\n{engine}}}\n"
+        ));
+        work.set_config(&config).unwrap();
+        let out = work.terraform(["validate", "-no-color"]);
+        if out.success() || !out.stderr.contains(expected) {
+            failures.push(format!("--- engine {engine:?}: {}", out.stderr));
         }
     }
     assert!(
@@ -634,4 +660,187 @@ fn validate_rejects_bad_servers_with_the_attribute_at_fault() {
         w.kube.writes().unwrap_or_default().is_empty(),
         "validate wrote to the cluster"
     );
+}
+
+/// Issue 6, "Small ones seen on a real API server": settings that say how the provider works
+/// (`timeouts`, `wait_for_rollout`, `force_conflicts`) are not changes to the server. Changing
+/// only them, or importing a server whose configuration sets them, plans no unknown status and
+/// writes nothing to the cluster.
+#[test]
+fn regression_issue6_client_side_settings_change_nothing_in_the_cluster() {
+    let w = World::start();
+    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let plain = server("dbt", "kyuubi-dbt", "");
+    let with_timeouts = server(
+        "dbt",
+        "kyuubi-dbt",
+        "  timeouts {\n    update = \"7m\"\n  }\n",
+    );
+    let all_three = server(
+        "dbt",
+        "kyuubi-dbt",
+        "  wait_for_rollout = false\n  force_conflicts  = true\n  timeouts {\n    create = \"3m\"\n  }\n",
+    );
+    let apply = |hcl: &str| {
+        work.set_config(&w.config(4, hcl)).unwrap();
+        work.terraform(["apply", "-auto-approve", "-no-color"])
+            .ok()
+            .unwrap();
+    };
+    // The plan of the configuration as it stands: the server changes in place, only in
+    // `changed`, and its status stays known.
+    let check_plan = |changed: &[&str]| {
+        work.terraform(["plan", "-no-color", "-out=tfplan"])
+            .ok()
+            .unwrap();
+        let shown = work.terraform(["show", "-json", "-no-color", "tfplan"]);
+        let plan = support::terraform::Plan::from_json(&shown.ok().unwrap().stdout).unwrap();
+        plan.check_actions("konoha_kyuubi_server.dbt", &[Action::Update])
+            .unwrap();
+        let change = plan.change("konoha_kyuubi_server.dbt").unwrap();
+        for status in ["observed_generation", "ready_replicas", "config_sha256"] {
+            assert!(
+                !change.is_unknown_after(status),
+                "{status} planned unknown for a change of {changed:?} only"
+            );
+        }
+        let before = support::terraform::flatten(&change.before);
+        let after = support::terraform::flatten(&change.after);
+        let differing: std::collections::BTreeSet<String> = before
+            .keys()
+            .chain(after.keys())
+            .filter(|k| before.get(*k) != after.get(*k))
+            .map(|k| k.split('.').next().unwrap_or(k).to_owned())
+            .collect();
+        let expected: std::collections::BTreeSet<String> =
+            changed.iter().map(|c| (*c).to_owned()).collect();
+        assert_eq!(differing, expected, "the plan changes more than asked");
+    };
+    let apply_plan_without_writes = |what: &str| {
+        w.kube.clear_requests();
+        work.terraform(["apply", "-no-color", "tfplan"])
+            .ok()
+            .unwrap();
+        if let Some(writes) = w.kube.writes() {
+            assert_eq!(writes, Vec::<(String, String)>::new(), "{what} wrote");
+        }
+        let empty = work.terraform(["plan", "-no-color", "-detailed-exitcode"]);
+        assert_eq!(empty.code, Some(0), "{what}: {}", empty.stdout);
+    };
+
+    apply(&plain);
+    // Import, as after a lost state, with a configuration that has a `timeouts` block.
+    work.set_config(&w.config(4, &with_timeouts)).unwrap();
+    work.terraform(["state", "rm", "konoha_kyuubi_server.dbt"])
+        .ok()
+        .unwrap();
+    work.terraform([
+        "import",
+        "-no-color",
+        "konoha_kyuubi_server.dbt",
+        "kyuubi/kyuubi-dbt",
+    ])
+    .ok()
+    .unwrap();
+    check_plan(&["timeouts"]);
+    apply_plan_without_writes("applying the imported server's timeouts");
+
+    // An update of only the three, from the imported state.
+    work.set_config(&w.config(4, &all_three)).unwrap();
+    check_plan(&["force_conflicts", "timeouts", "wait_for_rollout"]);
+    apply_plan_without_writes("an update of only client-side settings");
+    work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
+}
+
+/// Creates `pod` (a pod spec with `name`) in `ns` as a server-side dry run, which Pod Security
+/// admission judges like a real create: the created pod, or the refusal.
+fn dry_run_pod(w: &World, ns: &str, name: &str, spec: Json) -> Result<Json, Json> {
+    let pod = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": { "name": name, "namespace": ns },
+        "spec": spec,
+    });
+    w.kube.apply_as(
+        "psa-probe",
+        &format!("/api/v1/namespaces/{ns}/pods/{name}?dryRun=All"),
+        &pod,
+        true,
+    )
+}
+
+/// Pod Security admission is the real API server's: the double has none, so this runs only
+/// on a real control plane and is reported as ignored elsewhere.
+#[test]
+#[cfg_attr(
+    not(konoha_real_cluster),
+    ignore = "not applicable on the API double (no Pod Security admission): needs KUBEBUILDER_ASSETS"
+)]
+fn a_restricted_namespace_admits_the_server_and_its_engines() {
+    let w = World::start();
+    let ns = "restricted";
+    w.kube.create_namespace(ns);
+    w.kube
+        .apply_as(
+            "psa-test",
+            &format!("/api/v1/namespaces/{ns}"),
+            &serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": ns,
+                    "labels": {
+                        "pod-security.kubernetes.io/enforce": "restricted",
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                    },
+                },
+            }),
+            true,
+        )
+        .expect("namespace labelled");
+    // The control: a plain pod is refused, so the label is enforced and what follows means
+    // something.
+    let plain = serde_json::json!({ "containers": [{ "name": "c", "image": IMAGE }] });
+    let refusal = dry_run_pod(&w, ns, "plain", plain).expect_err("a plain pod is refused");
+    assert!(
+        refusal.to_string().contains("violates PodSecurity"),
+        "unexpected refusal: {refusal}"
+    );
+    let dbt = server(
+        "dbt",
+        "kyuubi-dbt",
+        &format!("  namespace = \"{ns}\"\n  delivery = \"kubernetes-secret\"\n"),
+    )
+    .replace("  vault_agent {\n    role = \"kyuubi\"\n  }\n", "");
+    w.case()
+        .step(Step::config(w.config(4, &dbt)).check(|state| {
+            // The apply waited for the rollout: with the controller manager the ReplicaSet's
+            // pods were admitted. Check the pod specs themselves too, which holds without it.
+            state.check_attr("konoha_kyuubi_server.dbt", "ready_replicas", 1)?;
+            let deployment = w
+                .kube
+                .get(&format!(
+                    "/apis/apps/v1/namespaces/{ns}/deployments/kyuubi-dbt"
+                ))
+                .ok_or("no Deployment")?;
+            let server_spec = deployment["spec"]["template"]["spec"].clone();
+            dry_run_pod(&w, ns, "server", server_spec)
+                .map_err(|s| format!("server pod refused: {s}"))?;
+            let config_map = w
+                .kube
+                .get(&format!(
+                    "/api/v1/namespaces/{ns}/configmaps/kyuubi-dbt-conf"
+                ))
+                .ok_or("no ConfigMap")?;
+            for file in ["driver-pod-template.yaml", "executor-pod-template.yaml"] {
+                let text = config_map["data"][file].as_str().ok_or("no template")?;
+                let template: Json = serde_json::from_str(text).map_err(|e| e.to_string())?;
+                // Spark fills in the image; the rest is the template's.
+                let mut spec = template["spec"].clone();
+                spec["containers"][0]["image"] = Json::from(ENGINE_IMAGE);
+                dry_run_pod(&w, ns, "engine", spec).map_err(|s| format!("{file} refused: {s}"))?;
+            }
+            Ok(())
+        }))
+        .run_or_panic();
 }

@@ -8,8 +8,10 @@
 
 mod support;
 
+use std::collections::BTreeMap;
+
 use serde_json::json;
-use support::openbao::OpenBao;
+use support::openbao::{AuditedRequest, OpenBao};
 use support::provider::InProcessProvider;
 use support::terraform::{Action, ProviderHookup, Step, TestCase, Workdir};
 
@@ -332,6 +334,70 @@ fn a_concurrent_edit_fails_the_apply_and_survives() {
     work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
 }
 
+/// Vault requests per secret path among `requests`, for paths under `secret/`.
+fn requests_per_path(requests: &[AuditedRequest]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for request in requests.iter().filter(|r| r.path.starts_with("secret/")) {
+        *counts
+            .entry(format!("{} {}", request.operation, request.path))
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn a_refresh_reads_each_profile_with_one_request_unless_it_manages_max_versions() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup())
+        .unwrap()
+        .with_env(&bao.env());
+    let mut config = providers(Some(&bao));
+    for (label, body) in [
+        ("a", ""),
+        ("b", ""),
+        ("custom", "  custom_metadata = { owner = \"etl\" }\n"),
+        ("max", "  max_versions = 4\n"),
+    ] {
+        config.push_str(&format!(
+            "resource \"konoha_spark_profile\" \"{label}\" {{\n  mount = \"secret\"\n  \
+             name = \"spark/count/{label}\"\n{body}}}\n"
+        ));
+    }
+    work.set_config(&config).unwrap();
+    work.terraform(["apply", "-auto-approve"]).ok().unwrap();
+
+    let before = bao.audited_requests().len();
+    let plan = work.terraform(["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(plan.code, Some(0), "no-change plan expected: {plan}");
+    let refresh = requests_per_path(&bao.audited_requests()[before..]);
+    let expected: BTreeMap<String, usize> = [
+        "read secret/data/spark/count/a",
+        "read secret/data/spark/count/b",
+        "read secret/data/spark/count/custom",
+        "read secret/data/spark/count/max",
+        "read secret/metadata/spark/count/max",
+    ]
+    .into_iter()
+    .map(|request| (request.to_owned(), 1))
+    .collect();
+    assert_eq!(refresh, expected, "Vault requests made by one refresh");
+
+    // Custom metadata comes with the data read, so a change made in Vault still shows.
+    let edit = json!({"custom_metadata": {"owner": "someone-else"}});
+    let edited = bao.call("POST", "/v1/secret/metadata/spark/count/custom", Some(edit));
+    assert_eq!(edited.status, 204, "{edited:?}");
+    let plan = work.terraform(["plan", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(plan.code, Some(2), "metadata drift must show: {plan}");
+    assert!(
+        plan.stdout
+            .contains("konoha_spark_profile.custom will be updated in-place")
+            && plan.stdout.contains("someone-else"),
+        "{plan}"
+    );
+    work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
+}
+
 #[test]
 fn the_data_source_reads_a_profile() {
     let bao = OpenBao::start();
@@ -472,4 +538,47 @@ fn validate_rejects_bad_settings_before_anything_is_written() {
         bao.kv_metadata("secret", "spark/invalid").is_none(),
         "validate wrote to Vault"
     );
+}
+
+/// Issue 6: `delete_all_versions` says how destroy works, not what Vault holds. Changing only
+/// it plans every computed value known and writes nothing to Vault. (Before it was marked
+/// client-side, the framework counted it as a change, but `modify_plan` recomputed every value
+/// and the write found the content unchanged, so this held already; it guards the mechanism.)
+#[test]
+fn changing_only_delete_all_versions_writes_nothing() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let soft = profile_with(Some(&bao), "secret", "spark/how", "");
+    let hard = profile_with(
+        Some(&bao),
+        "secret",
+        "spark/how",
+        "  delete_all_versions = true\n",
+    );
+    let mut case = TestCase::new(provider.hookup());
+    for (k, v) in bao.env() {
+        case = case.env(k, v);
+    }
+    case.step(Step::config(soft))
+        .step(
+            Step::config(hard)
+                .plan_check(|plan| {
+                    plan.check_actions("konoha_spark_profile.p", &[Action::Update])?;
+                    let change = plan.change("konoha_spark_profile.p").ok_or("no change")?;
+                    for computed in ["id", "path", "rendered", "content_sha256", "ref", "version"] {
+                        if change.is_unknown_after(computed) {
+                            return Err(format!("{computed} planned unknown"));
+                        }
+                    }
+                    Ok(())
+                })
+                .check(|state| {
+                    state.check_attr("konoha_spark_profile.p", "delete_all_versions", true)?;
+                    match bao.kv_versions("secret", "spark/how").len() {
+                        1 => Ok(()),
+                        n => Err(format!("{n} versions in Vault: the change wrote one")),
+                    }
+                }),
+        )
+        .run_or_panic();
 }

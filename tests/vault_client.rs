@@ -15,7 +15,8 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use konoha::vault::{
-    AppRoleLogin, Secret, SecretMetadata, SecretVersion, VaultClient, VaultError, VaultSettings,
+    AppRoleLogin, MountKind, Secret, SecretMetadata, SecretVersion, VaultClient, VaultError,
+    VaultSettings,
 };
 use serde_json::json;
 use support::openbao::{KvVersion, OpenBao};
@@ -60,7 +61,8 @@ async fn check_and_set_creates_updates_and_refuses_concurrent_changes() {
         client.read_opt("secret", "team/etl").await.unwrap(),
         Some(SecretVersion {
             data: data.clone(),
-            version: 1
+            version: 1,
+            custom_metadata: BTreeMap::new(),
         })
     );
     assert_eq!(
@@ -123,8 +125,73 @@ async fn check_and_set_creates_updates_and_refuses_concurrent_changes() {
         client.read_opt("secret", "team/etl").await.unwrap(),
         Some(SecretVersion {
             data: six,
-            version: 3
+            version: 3,
+            custom_metadata: BTreeMap::new(),
         })
+    );
+}
+
+/// The mount check needs no `sys/mounts` permission, tells KV v2 from KV v1, other engines and
+/// nothing, and asks once per mount for the life of a client.
+#[tokio::test]
+async fn mount_kinds_are_read_without_sys_permissions_and_asked_once() {
+    let bao = OpenBao::start();
+    let enabled = bao.call(
+        "POST",
+        "/v1/sys/mounts/kv1",
+        Some(json!({"type": "kv", "options": {"version": "1"}})),
+    );
+    assert_eq!(enabled.status, 204, "{}", enabled.body);
+    let enabled = bao.call(
+        "POST",
+        "/v1/sys/mounts/transit",
+        Some(json!({"type": "transit"})),
+    );
+    assert_eq!(enabled.status, 204, "{}", enabled.body);
+    bao.put_policy(
+        "team",
+        r#"path "secret/data/team/*" { capabilities = ["read", "create", "update"] }"#,
+    );
+    let limited = VaultClient::connect(&settings_for(&bao, &bao.create_token(&["team"])))
+        .await
+        .unwrap();
+    assert_eq!(limited.mount_kind("secret").await.unwrap(), MountKind::Kv2);
+    // The token may use nothing under kv1, so Vault will not say what is there.
+    assert_eq!(
+        limited.mount_kind("kv1").await.unwrap(),
+        MountKind::Unreachable
+    );
+
+    let root = root_client(&bao).await;
+    assert_eq!(root.mount_kind("kv1").await.unwrap(), MountKind::Kv1);
+    assert_eq!(
+        root.mount_kind("transit").await.unwrap(),
+        MountKind::Other("transit".to_owned())
+    );
+    assert_eq!(
+        root.mount_kind("nothere").await.unwrap(),
+        MountKind::Unreachable
+    );
+    match root.ensure_kv2("kv1").await {
+        Err(VaultError::NotKv2 { mount, found }) => {
+            assert_eq!((mount.as_str(), found), ("kv1", MountKind::Kv1));
+        }
+        other => panic!("kv1 passed the KV v2 check: {other:?}"),
+    }
+    assert!(root.ensure_kv2("secret").await.is_ok());
+
+    // Answers are kept for the client's life (and its clones'): with kv1 gone, the client
+    // still answers from what it was told, while a new client asks again.
+    let disabled = bao.call("DELETE", "/v1/sys/mounts/kv1", None);
+    assert_eq!(disabled.status, 204, "{}", disabled.body);
+    assert_eq!(
+        root.clone().mount_kind("kv1").await.unwrap(),
+        MountKind::Kv1
+    );
+    let fresh = root_client(&bao).await;
+    assert_eq!(
+        fresh.mount_kind("kv1").await.unwrap(),
+        MountKind::Unreachable
     );
 }
 
@@ -268,6 +335,15 @@ async fn metadata_is_written_and_read_without_new_versions() {
             .await
             .unwrap(),
         1
+    );
+    // The data read carries the custom metadata too, so a reader may skip the metadata endpoint.
+    assert_eq!(
+        client.read_opt("secret", "meta").await.unwrap(),
+        Some(SecretVersion {
+            data: map(&[("k", "v")]),
+            version: 1,
+            custom_metadata: custom.clone(),
+        })
     );
 
     // None keeps max_versions; an empty map clears custom metadata; no version is added.

@@ -1,15 +1,57 @@
 //! Markdown reference docs generated from schemas, so that the descriptions written once in
 //! code are what `docs/` shows. The page around the reference (title, example, import notes)
-//! comes from a template holding a `{{ schema }}` marker; `tests/docs.rs` keeps `docs/` in step.
+//! comes from a template holding a `{{ schema }}` marker, and optionally a `{{ whole_numbers }}`
+//! marker for the generated list of whole-number arguments and their ranges, so that a
+//! "Validation" section cannot fall behind the schema; `tests/docs.rs` keeps `docs/` in step.
 
 use std::fmt::Write as _;
 
-use super::schema::{Attribute, Block, Nesting, Schema};
+use super::schema::{Attribute, Block, Nesting, NumberKind, Schema};
 use crate::tf::{Type, Value};
 
-/// Fills `template`'s `{{ schema }}` marker with the reference for `schema`.
+/// Fills `template`'s `{{ schema }}` marker with the reference for `schema`, and its
+/// `{{ whole_numbers }}` marker with [`render_whole_numbers`].
 pub fn render_page(template: &str, schema: &Schema) -> String {
-    template.replace("{{ schema }}", render_schema(schema).trim_end())
+    template
+        .replace("{{ schema }}", render_schema(schema).trim_end())
+        .replace(
+            "{{ whole_numbers }}",
+            render_whole_numbers(schema).trim_end(),
+        )
+}
+
+/// One Markdown bullet per range, naming every whole-number argument (nested ones by dotted
+/// path) that the framework holds to it; empty when the schema has none.
+pub fn render_whole_numbers(schema: &Schema) -> String {
+    let mut ranges: Vec<((i64, i64), Vec<String>)> = Vec::new();
+    collect_whole_numbers(&schema.block, "", &mut ranges);
+    let mut out = String::new();
+    for ((min, max), paths) in ranges {
+        let names: Vec<String> = paths.iter().map(|p| format!("`{p}`")).collect();
+        let _ = writeln!(
+            out,
+            "- {}: a whole number from {min} to {max}; a fraction, a number out of that range \
+             or a non-finite one is refused.",
+            names.join(", ")
+        );
+    }
+    out
+}
+
+fn collect_whole_numbers(block: &Block, at: &str, out: &mut Vec<((i64, i64), Vec<String>)>) {
+    for attribute in block.attributes.iter().filter(|a| a.required || a.optional) {
+        let Some(NumberKind::Whole { min, max }) = attribute.number else {
+            continue;
+        };
+        let path = format!("{at}{}", attribute.name);
+        match out.iter_mut().find(|(range, _)| *range == (min, max)) {
+            Some((_, paths)) => paths.push(path),
+            None => out.push(((min, max), vec![path])),
+        }
+    }
+    for nested in &block.blocks {
+        collect_whole_numbers(&nested.block, &format!("{at}{}.", nested.name), out);
+    }
 }
 
 /// The argument and attribute reference of a schema, in Markdown.
@@ -155,5 +197,28 @@ GPUs.
 
 ";
         assert_eq!(render_schema(&schema), expected);
+    }
+
+    #[test]
+    fn whole_numbers_are_listed_by_range_with_nested_paths() {
+        let schema = Schema::new(
+            Block::new("r")
+                .attribute(Attribute::int("count").optional())
+                .attribute(Attribute::int("port").range(1, 65535).optional())
+                .attribute(Attribute::int("version").computed())
+                .block(NestedBlock::single(
+                    "gpu",
+                    Block::new("g").attribute(Attribute::int("amount").required()),
+                )),
+        );
+        let page = render_page("## Validation\n\n{{ whole_numbers }}\n", &schema);
+        assert_eq!(
+            page,
+            "## Validation\n\n\
+             - `count`, `gpu.amount`: a whole number from -2147483648 to 2147483647; a fraction, \
+             a number out of that range or a non-finite one is refused.\n\
+             - `port`: a whole number from 1 to 65535; a fraction, a number out of that range or \
+             a non-finite one is refused.\n"
+        );
     }
 }

@@ -16,5 +16,5 @@ pub use resource::{
     Applied, ApplyError, ConfigureRequest, Context, CreateRequest, DataReadRequest, DataSource,
     DeleteRequest, PlanRequest, Provider, ReadRequest, Resource, UpdateRequest,
 };
-pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
+pub use schema::{Attribute, Block, NestedBlock, Nesting, NumberKind, Schema};
 pub use server::{AppliedChange, PlannedChange, Schemas, Server};

@@ -59,6 +59,57 @@ pub fn mark_computed_unknown(block: &Block, config: &Value, planned: &mut Value)
     }
 }
 
+/// Whether `planned` differs from `prior` in anything but client-side attributes and blocks
+/// ([`super::schema::Attribute::client_side`]): only such a change can alter the remote object,
+/// and with it the values the provider computes.
+pub fn changes_remote(block: &Block, prior: &Value, planned: &Value) -> bool {
+    let mut prior = prior.clone();
+    let mut planned = planned.clone();
+    clear_client_side(block, &mut prior);
+    clear_client_side(block, &mut planned);
+    prior != planned
+}
+
+/// Nulls every client-side attribute and block in `value`, at every depth.
+fn clear_client_side(block: &Block, value: &mut Value) {
+    let Some(entries) = value.as_map_mut() else {
+        return;
+    };
+    for attribute in block.attributes.iter().filter(|a| a.client_side) {
+        entries.insert(attribute.name.clone(), Value::Null);
+    }
+    for nested in &block.blocks {
+        if nested.client_side {
+            entries.insert(nested.name.clone(), Value::Null);
+            continue;
+        }
+        match entries.get_mut(&nested.name) {
+            Some(Value::List(items)) => {
+                for item in items {
+                    clear_client_side(&nested.block, item);
+                }
+            }
+            Some(object) => clear_client_side(&nested.block, object),
+            None => {}
+        }
+    }
+}
+
+/// Fills in the default of every client-side attribute that `state` leaves null: the remote
+/// object does not hold them, so an import cannot read them back.
+pub fn default_client_side(block: &Block, state: &mut Value) {
+    let Some(entries) = state.as_map_mut() else {
+        return;
+    };
+    for attribute in block.attributes.iter().filter(|a| a.client_side) {
+        if let (Some(default), Some(Value::Null) | None) =
+            (&attribute.default, entries.get(&attribute.name))
+        {
+            entries.insert(attribute.name.clone(), default.clone());
+        }
+    }
+}
+
 /// Puts back the prior value of every `use_state_for_unknown` attribute that is planned unknown.
 pub fn use_state_for_unknown(block: &Block, prior: &Value, planned: &mut Value) {
     let Some(entries) = planned.as_map_mut() else {
@@ -185,6 +236,41 @@ mod tests {
         use_state_for_unknown(&block(), &prior, &mut planned);
         assert_eq!(planned.attr("id"), &Value::string("x"));
         assert!(planned.attr("digest").is_unknown());
+    }
+
+    #[test]
+    fn only_changes_outside_client_side_settings_change_the_remote_object() {
+        let block = block()
+            .attribute(Attribute::bool("wait").default(true).client_side())
+            .block(crate::framework::timeouts::block("5m"));
+        let prior = Value::object([
+            ("name", Value::string("a")),
+            ("wait", Value::Bool(true)),
+            ("timeouts", Value::Null),
+            ("da", Value::object([("enabled", Value::Bool(false))])),
+        ]);
+        let mut planned = prior.clone();
+        planned.set_attr("wait", Value::Bool(false));
+        planned.set_attr("timeouts", Value::object([("create", Value::string("1m"))]));
+        assert!(!changes_remote(&block, &prior, &planned));
+        let mut nested = planned.clone();
+        nested.set_attr("da", Value::object([("enabled", Value::Bool(true))]));
+        assert!(changes_remote(&block, &prior, &nested));
+        let mut renamed = planned;
+        renamed.set_attr("name", Value::string("b"));
+        assert!(changes_remote(&block, &prior, &renamed));
+    }
+
+    #[test]
+    fn an_import_gets_the_defaults_of_client_side_settings_only() {
+        let block = block().attribute(Attribute::bool("wait").default(true).client_side());
+        let mut state = Value::object([("count", Value::Null), ("wait", Value::Null)]);
+        default_client_side(&block, &mut state);
+        assert_eq!(state.attr("wait"), &Value::Bool(true));
+        assert!(
+            state.attr("count").is_null(),
+            "a remote attribute's default is not the remote object's value"
+        );
     }
 
     #[test]

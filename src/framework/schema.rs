@@ -3,13 +3,14 @@
 //! An [`Attribute`] carries everything the framework needs to validate and plan it: its type,
 //! whether it is required, optional or computed, its default, whether a change forces
 //! replacement, its validators, and the description that feeds both Terraform and `docs/`.
-//! Converting a schema to the wire lives in `plugin::convert`.
+//! A number attribute also carries its [`NumberKind`], so that a whole-number attribute refuses
+//! a fraction however it is declared. Converting a schema to the wire lives in `plugin::convert`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::validators::Validator;
-use crate::tf::{Type, Value};
+use crate::tf::{AttributePath, Diagnostic, Number, Type, Value};
 
 /// A resource's, data source's or provider's schema: a version and the top-level block.
 #[derive(Debug, Clone)]
@@ -121,6 +122,9 @@ pub struct NestedBlock {
     pub min_items: i64,
     /// The most blocks allowed, 0 for no limit (list and set only).
     pub max_items: i64,
+    /// Says how the provider works, not what the remote object is; see
+    /// [`Attribute::client_side`].
+    pub client_side: bool,
 }
 
 impl NestedBlock {
@@ -132,6 +136,7 @@ impl NestedBlock {
             block,
             min_items: 0,
             max_items: 0,
+            client_side: false,
         }
     }
 
@@ -151,6 +156,14 @@ impl NestedBlock {
         self
     }
 
+    /// The whole block says how the provider works, not what the remote object is; see
+    /// [`Attribute::client_side`].
+    #[must_use]
+    pub fn client_side(mut self) -> Self {
+        self.client_side = true;
+        self
+    }
+
     /// The type of this block's value in its parent object.
     pub fn value_type(&self) -> Type {
         let object = self.block.value_type();
@@ -162,6 +175,69 @@ impl NestedBlock {
     }
 }
 
+/// Which numbers a number attribute holds. Terraform's numbers are arbitrary-precision
+/// decimals; the kind says which of them the provider can honour exactly, and the framework
+/// refuses the others at validation, before a resource sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberKind {
+    /// A whole number in `min..=max`.
+    Whole {
+        /// The smallest value allowed.
+        min: i64,
+        /// The largest value allowed.
+        max: i64,
+    },
+    /// Any finite number, fractions included.
+    Fractional,
+}
+
+impl NumberKind {
+    /// The range a whole-number attribute has unless narrowed: 32-bit signed, the width of
+    /// every integer setting in Spark, Kyuubi's configuration and a Kubernetes `int32` field.
+    pub const DEFAULT_WHOLE: NumberKind = NumberKind::Whole {
+        min: i32::MIN as i64,
+        max: i32::MAX as i64,
+    };
+
+    /// What a valid value looks like, completing "must be …".
+    pub fn description(&self) -> String {
+        match *self {
+            NumberKind::Whole { min, max } => format!("a whole number from {min} to {max}"),
+            NumberKind::Fractional => "a finite number".to_owned(),
+        }
+    }
+
+    /// Checks a configured value against the kind: a whole-number attribute refuses
+    /// fractions, non-finite values and values outside its range, so that no such number is
+    /// ever read as "not set" or rounded further down. Values that are not known numbers pass:
+    /// null and unknown are not configured values, and the codec has already checked the type.
+    pub fn check(&self, value: &Value, path: &AttributePath) -> Option<Diagnostic> {
+        let Value::Number(number) = value else {
+            return None;
+        };
+        let finite = match *number {
+            Number::Int(_) => true,
+            Number::Float(f) => f.is_finite(),
+        };
+        let detail = match *self {
+            _ if !finite => format!("{path} must be a finite number, got {number}."),
+            NumberKind::Fractional => return None,
+            NumberKind::Whole { min, max } => match *number {
+                Number::Float(f) if f.fract() != 0.0 => {
+                    format!("{path} must be a whole number, got {number}.")
+                }
+                _ => match number.as_i64() {
+                    Some(n) if (min..=max).contains(&n) => return None,
+                    _ => {
+                        format!("{path} must be a whole number from {min} to {max}, got {number}.")
+                    }
+                },
+            },
+        };
+        Some(Diagnostic::error("Invalid attribute value", detail).at(path.clone()))
+    }
+}
+
 /// One attribute of a block.
 #[derive(Clone)]
 pub struct Attribute {
@@ -169,6 +245,8 @@ pub struct Attribute {
     pub name: String,
     /// Its type.
     pub ty: Type,
+    /// For a number attribute, which numbers it holds; `None` for other types.
+    pub number: Option<NumberKind>,
     /// What it means, in Markdown: shown by Terraform tooling and rendered into `docs/`.
     pub description: String,
     /// The configuration must set it.
@@ -185,6 +263,9 @@ pub struct Attribute {
     pub force_new: bool,
     /// A computed value that stays as it is in state when the provider has no new value.
     pub use_state_for_unknown: bool,
+    /// Says how the provider works (how long to wait, whether to take fields over), not what
+    /// the remote object is; see [`Attribute::client_side`].
+    pub client_side: bool,
     /// Checks on configured values; they see only known, non-null values.
     pub validators: Vec<Arc<dyn Validator>>,
 }
@@ -194,11 +275,13 @@ impl std::fmt::Debug for Attribute {
         f.debug_struct("Attribute")
             .field("name", &self.name)
             .field("ty", &self.ty)
+            .field("number", &self.number)
             .field("required", &self.required)
             .field("optional", &self.optional)
             .field("computed", &self.computed)
             .field("default", &self.default)
             .field("force_new", &self.force_new)
+            .field("client_side", &self.client_side)
             .finish_non_exhaustive()
     }
 }
@@ -209,6 +292,7 @@ impl Attribute {
         Self {
             name: name.into(),
             ty,
+            number: None,
             description: String::new(),
             required: false,
             optional: false,
@@ -217,6 +301,7 @@ impl Attribute {
             default: None,
             force_new: false,
             use_state_for_unknown: false,
+            client_side: false,
             validators: Vec::new(),
         }
     }
@@ -226,9 +311,23 @@ impl Attribute {
         Self::new(name, Type::String)
     }
 
-    /// A number attribute holding whole numbers.
+    /// A number attribute holding whole numbers, 32-bit signed unless [`Attribute::range`]
+    /// narrows it. A fraction, a non-finite value or one outside the range is refused at
+    /// validation with the attribute's path.
     pub fn int(name: impl Into<String>) -> Self {
-        Self::new(name, Type::Number)
+        Self {
+            number: Some(NumberKind::DEFAULT_WHOLE),
+            ..Self::new(name, Type::Number)
+        }
+    }
+
+    /// A number attribute that may hold fractions. Use it only for a value that is
+    /// legitimately fractional; counts, sizes, ports and versions are [`Attribute::int`].
+    pub fn fractional(name: impl Into<String>) -> Self {
+        Self {
+            number: Some(NumberKind::Fractional),
+            ..Self::new(name, Type::Number)
+        }
     }
 
     /// A bool attribute.
@@ -239,6 +338,13 @@ impl Attribute {
     /// A `map(string)` attribute.
     pub fn string_map(name: impl Into<String>) -> Self {
         Self::new(name, Type::map(Type::String))
+    }
+
+    /// A whole number in `min..=max`, instead of the default 32-bit range.
+    #[must_use]
+    pub fn range(mut self, min: i64, max: i64) -> Self {
+        self.number = Some(NumberKind::Whole { min, max });
+        self
     }
 
     /// The configuration must set it.
@@ -294,6 +400,16 @@ impl Attribute {
         self
     }
 
+    /// It says how the provider works, not what the remote object is: a change to it alone
+    /// alters nothing remote, so the plan keeps the computed values known and apply records the
+    /// new value without calling the resource. The remote object does not hold it either, so an
+    /// import records its default.
+    #[must_use]
+    pub fn client_side(mut self) -> Self {
+        self.client_side = true;
+        self
+    }
+
     /// Adds a validator.
     #[must_use]
     pub fn validate(mut self, validator: impl Validator + 'static) -> Self {
@@ -328,6 +444,73 @@ mod tests {
         assert_eq!(attrs["a"], Type::String);
         assert!(matches!(attrs["one"], Type::Object(_)));
         assert!(matches!(attrs["many"], Type::List(_)));
+    }
+
+    #[test]
+    fn ints_are_whole_32_bit_numbers_unless_narrowed() {
+        assert_eq!(Attribute::int("n").number, Some(NumberKind::DEFAULT_WHOLE));
+        assert_eq!(
+            Attribute::int("port").range(1, 65535).number,
+            Some(NumberKind::Whole { min: 1, max: 65535 })
+        );
+        assert_eq!(
+            Attribute::fractional("ratio").number,
+            Some(NumberKind::Fractional)
+        );
+        assert_eq!(Attribute::string("s").number, None);
+    }
+
+    #[test]
+    fn whole_numbers_refuse_fractions_non_finite_and_out_of_range_values() {
+        let path = AttributePath::attr("replicas");
+        let kind = NumberKind::Whole { min: 0, max: 10 };
+        let detail = |value: Value| kind.check(&value, &path).map(|d| d.detail);
+        let cases = [
+            (
+                Value::Number(Number::Float(2.5)),
+                Some("replicas must be a whole number, got 2.5."),
+            ),
+            (
+                Value::Number(Number::Float(1e20)),
+                Some("replicas must be a whole number from 0 to 10, got 100000000000000000000."),
+            ),
+            (
+                Value::Number(Number::Float(f64::INFINITY)),
+                Some("replicas must be a finite number, got inf."),
+            ),
+            (
+                Value::Number(Number::Float(f64::NAN)),
+                Some("replicas must be a finite number, got NaN."),
+            ),
+            (
+                Value::int(11),
+                Some("replicas must be a whole number from 0 to 10, got 11."),
+            ),
+            (
+                Value::int(-1),
+                Some("replicas must be a whole number from 0 to 10, got -1."),
+            ),
+            (Value::int(0), None),
+            (Value::int(10), None),
+            (Value::Number(Number::Float(4.0)), None),
+            (Value::Null, None),
+            (Value::Unknown, None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(detail(value.clone()).as_deref(), want, "{value:?}");
+        }
+        let d = kind.check(&Value::int(11), &path).expect("an error");
+        assert_eq!(d.attribute, Some(path.clone()));
+        let fractional = NumberKind::Fractional;
+        assert_eq!(
+            fractional.check(&Value::Number(Number::Float(0.5)), &path),
+            None
+        );
+        assert!(
+            fractional
+                .check(&Value::Number(Number::Float(f64::NAN)), &path)
+                .is_some()
+        );
     }
 
     #[test]

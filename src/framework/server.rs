@@ -150,8 +150,8 @@ impl Server {
 
     /// Checks the provider block.
     pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
-        let mut diags = validate_attributes(&self.schemas.provider.block, config);
-        diags.extend(self.provider.validate_config(config));
+        let (mut diags, checked) = validate_attributes(&self.schemas.provider.block, config);
+        diags.extend(self.provider.validate_config(&checked));
         diags
     }
 
@@ -179,9 +179,9 @@ impl Server {
             Err(diags) => return diags,
         };
         let block = &self.schemas.resources[type_name].block;
-        let mut diags = validate_attributes(block, config);
-        let mut with_defaults = config.clone();
-        plan::apply_defaults(block, config, &mut with_defaults);
+        let (mut diags, checked) = validate_attributes(block, config);
+        let mut with_defaults = checked.clone();
+        plan::apply_defaults(block, &checked, &mut with_defaults);
         diags.extend(resource.validate_config(&with_defaults));
         diags
     }
@@ -191,8 +191,9 @@ impl Server {
         let Some(source) = self.data_sources.get(type_name) else {
             return unknown_type("data source", type_name);
         };
-        let mut diags = validate_attributes(&self.schemas.data_sources[type_name].block, config);
-        diags.extend(source.validate_config(config));
+        let (mut diags, checked) =
+            validate_attributes(&self.schemas.data_sources[type_name].block, config);
+        diags.extend(source.validate_config(&checked));
         diags
     }
 
@@ -249,7 +250,8 @@ impl Server {
     }
 
     /// Plans a change, in the fixed order: destroy short-cut; defaults; computed to unknown when
-    /// anything changed; state for unknown; the resource's `modify_plan`; requires-replace.
+    /// anything but client-side settings changed; state for unknown; the resource's
+    /// `modify_plan`; requires-replace.
     pub fn plan_resource_change(
         &self,
         type_name: &str,
@@ -265,17 +267,34 @@ impl Server {
                 requires_replace: Vec::new(),
             });
         }
-        let mut planned = proposed;
-        plan::apply_defaults(block, config, &mut planned);
-        if prior.is_null() || &planned != prior {
+        let mut proposed = proposed;
+        plan::apply_defaults(block, config, &mut proposed);
+        let modify = |planned: Value| {
+            resource.modify_plan(PlanRequest {
+                config,
+                prior,
+                planned,
+            })
+        };
+        let with_computed_unknown = || {
+            let mut planned = proposed.clone();
             plan::mark_computed_unknown(block, config, &mut planned);
             plan::use_state_for_unknown(block, prior, &mut planned);
-        }
-        let planned = resource.modify_plan(PlanRequest {
-            config,
-            prior,
-            planned,
-        })?;
+            modify(planned)
+        };
+        // Only a change to what the remote object is can change what the provider computes.
+        // The resource may find such a change the configuration does not show (drift it
+        // computes at plan time); then its computed values are unknown after all.
+        let planned = if prior.is_null() || plan::changes_remote(block, prior, &proposed) {
+            with_computed_unknown()?
+        } else {
+            let planned = modify(proposed.clone())?;
+            if plan::changes_remote(block, prior, &planned) {
+                with_computed_unknown()?
+            } else {
+                planned
+            }
+        };
         let requires_replace = if prior.is_null() {
             Vec::new()
         } else {
@@ -306,6 +325,14 @@ impl Server {
             }
         };
         let ctx = self.context();
+        // Nothing exists and nothing should: Terraform never sends this, but a resource must not
+        // be asked to delete an object it has no state for.
+        if planned.is_null() && prior.is_null() {
+            return AppliedChange {
+                state: None,
+                diagnostics: Diagnostics::new(),
+            };
+        }
         if planned.is_null() {
             return match resource
                 .delete(DeleteRequest {
@@ -325,6 +352,15 @@ impl Server {
             };
         }
         let creating = prior.is_null();
+        let block = &self.schemas.resources[type_name].block;
+        if !creating && !plan::changes_remote(block, &prior, &planned) && planned.is_wholly_known()
+        {
+            // Only client-side settings changed: nothing remote to do, and the plan is the state.
+            return AppliedChange {
+                state: Some(planned),
+                diagnostics: Diagnostics::new(),
+            };
+        }
         let result = if creating {
             resource
                 .create(CreateRequest {
@@ -368,7 +404,9 @@ impl Server {
         id: &str,
     ) -> Result<Value, Diagnostics> {
         let resource = self.resource(type_name)?;
-        resource.import_state(id, &self.context()).await
+        let mut state = resource.import_state(id, &self.context()).await?;
+        plan::default_client_side(&self.schemas.resources[type_name].block, &mut state);
+        Ok(state)
     }
 
     /// Reads a data source.
@@ -397,31 +435,46 @@ impl Server {
     }
 }
 
-/// Runs every attribute's validators over `config`, descending into nested blocks.
-fn validate_attributes(block: &Block, config: &Value) -> Diagnostics {
+/// Runs every attribute's number check and validators over `config`, descending into nested
+/// blocks. Returns the problems and a copy of `config` in which every value that has one reads
+/// as unknown, for the resource's own checks: those skip what they cannot judge yet, so each
+/// problem is reported once, at the attribute, and no bad number reaches a resource's decoding.
+fn validate_attributes(block: &Block, config: &Value) -> (Diagnostics, Value) {
     let mut diags = Diagnostics::new();
-    walk_validate(block, config, &AttributePath::root(), &mut diags);
-    diags
+    let mut checked = config.clone();
+    walk_validate(block, &mut checked, &AttributePath::root(), &mut diags);
+    (diags, checked)
 }
 
-fn walk_validate(block: &Block, config: &Value, at: &AttributePath, diags: &mut Diagnostics) {
+fn walk_validate(block: &Block, config: &mut Value, at: &AttributePath, diags: &mut Diagnostics) {
     for attribute in &block.attributes {
         let path = at.clone().push_attr(&attribute.name);
-        for d in super::validators::run(&attribute.validators, config.attr(&attribute.name), &path)
-        {
-            diags.push(d);
+        let value = config.attr(&attribute.name);
+        let found: Vec<Diagnostic> =
+            match attribute.number.and_then(|kind| kind.check(value, &path)) {
+                Some(d) => vec![d],
+                None => super::validators::run(&attribute.validators, value, &path),
+            };
+        if !found.is_empty() {
+            config.set_attr(&attribute.name, Value::Unknown);
+            for d in found {
+                diags.push(d);
+            }
         }
     }
     for nested in &block.blocks {
         let path = at.clone().push_attr(&nested.name);
-        match config.attr(&nested.name) {
-            Value::List(items) => {
-                for (i, item) in items.iter().enumerate() {
+        let Some(entries) = config.as_map_mut() else {
+            return;
+        };
+        match entries.get_mut(&nested.name) {
+            Some(Value::List(items)) => {
+                for (i, item) in items.iter_mut().enumerate() {
                     let path = path.clone().push_index(i as i64);
                     walk_validate(&nested.block, item, &path, diags);
                 }
             }
-            object @ Value::Map(_) => walk_validate(&nested.block, object, &path, diags),
+            Some(object @ Value::Map(_)) => walk_validate(&nested.block, object, &path, diags),
             _ => {}
         }
     }
@@ -522,8 +575,14 @@ mod tests {
             "test_counted"
         }
         fn schema(&self) -> Schema {
+            use crate::framework::{Attribute, NestedBlock};
             Schema::new(
-                Block::new("t").attribute(crate::framework::Attribute::int("count").default(4i64)),
+                Block::new("t")
+                    .attribute(Attribute::int("count").default(4i64))
+                    .block(NestedBlock::single(
+                        "limits",
+                        Block::new("l").attribute(Attribute::int("port").range(1, 65535)),
+                    )),
             )
         }
         fn validate_config(&self, config: &Value) -> Diagnostics {
@@ -589,12 +648,150 @@ mod tests {
     }
 
     #[test]
+    fn bad_numbers_are_refused_at_their_path_and_hidden_from_the_resource() {
+        let server = Server::new(Arc::new(WithCounted));
+        let config = Value::object([
+            ("count", Value::Number(crate::tf::Number::Float(2.5))),
+            ("limits", Value::object([("port", Value::int(0))])),
+        ]);
+        let diags = server.validate_resource_config("test_counted", &config);
+        let found: Vec<(String, String)> = diags
+            .iter()
+            .map(|d| {
+                let at = d.attribute.as_ref().map(ToString::to_string);
+                (at.unwrap_or_default(), d.detail.clone())
+            })
+            .collect();
+        let want = [
+            ("count", "count must be a whole number, got 2.5."),
+            (
+                "limits.port",
+                "limits.port must be a whole number from 1 to 65535, got 0.",
+            ),
+            // The resource's own check sees the bad value as unknown, not as unset (which
+            // would have given it the default 4).
+            ("", "Unknown"),
+        ]
+        .map(|(at, detail)| (at.to_owned(), detail.to_owned()));
+        assert_eq!(found, want);
+    }
+
+    #[test]
     fn stop_cancels_work_in_flight_but_not_work_started_later() {
         let server = Server::new(Arc::new(Empty));
         let in_flight = server.context();
         server.stop();
         assert!(in_flight.stop.is_cancelled());
         assert!(!server.context().stop.is_cancelled());
+    }
+
+    /// A resource with a client-side setting; create and update fail loudly, so a test sees
+    /// whether the framework called them.
+    struct Rolled;
+
+    #[async_trait::async_trait]
+    impl Resource for Rolled {
+        fn type_name(&self) -> &'static str {
+            "test_rolled"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new(
+                Block::new("t")
+                    .attribute(crate::framework::Attribute::string("name").required())
+                    .attribute(
+                        crate::framework::Attribute::bool("wait")
+                            .default(true)
+                            .client_side(),
+                    )
+                    .attribute(crate::framework::Attribute::int("generation").computed())
+                    .block(crate::framework::timeouts::block("5m")),
+            )
+        }
+        async fn create(
+            &self,
+            _: CreateRequest,
+        ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
+            Err(Diagnostic::error("create called", "").into())
+        }
+        async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
+            Ok(Some(req.current))
+        }
+        async fn update(
+            &self,
+            _: UpdateRequest,
+        ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
+            Err(Diagnostic::error("update called", "").into())
+        }
+        async fn delete(&self, _: DeleteRequest) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+        async fn import_state(
+            &self,
+            id: &str,
+            _: &crate::framework::Context,
+        ) -> Result<Value, Diagnostics> {
+            Ok(Value::object([
+                ("name", Value::string(id)),
+                ("generation", Value::int(3)),
+            ]))
+        }
+    }
+
+    struct WithRolled;
+
+    #[async_trait::async_trait]
+    impl Provider for WithRolled {
+        fn schema(&self) -> Schema {
+            Schema::new(Block::new("p"))
+        }
+        async fn configure(&self, _: ConfigureRequest) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+        fn resources(&self) -> Vec<Arc<dyn Resource>> {
+            vec![Arc::new(Rolled)]
+        }
+        fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+            Vec::new()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_of_client_side_settings_only_keeps_computed_values_and_calls_no_update() {
+        let server = Server::new(Arc::new(WithRolled));
+        let imported = server
+            .import_resource_state("test_rolled", "a")
+            .await
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(imported.attr("wait"), &Value::Bool(true), "import fills it");
+        let config = Value::object([
+            ("name", Value::string("a")),
+            ("wait", Value::Bool(false)),
+            ("timeouts", Value::object([("update", Value::string("1m"))])),
+        ]);
+        let mut proposed = config.clone();
+        proposed.set_attr("generation", Value::int(3));
+        let change = server
+            .plan_resource_change("test_rolled", &imported, proposed.clone(), &config)
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(change.planned.attr("generation"), &Value::int(3));
+        let applied = server
+            .apply_resource_change(
+                "test_rolled",
+                imported.clone(),
+                change.planned.clone(),
+                config.clone(),
+            )
+            .await;
+        assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
+        assert_eq!(applied.state, Some(change.planned));
+
+        // A real change still leaves the computed value to the apply, which runs the update.
+        let mut renamed = proposed;
+        renamed.set_attr("name", Value::string("b"));
+        let change = server
+            .plan_resource_change("test_rolled", &imported, renamed, &config)
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(change.planned.attr("generation").is_unknown());
     }
 
     #[test]

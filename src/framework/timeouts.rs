@@ -49,6 +49,8 @@ pub fn block(default: &str) -> NestedBlock {
             .attribute(attribute(Operation::Update))
             .attribute(attribute(Operation::Delete)),
     )
+    // How long to wait is no part of the remote object.
+    .client_side()
 }
 
 /// The timeout for `op` from a resource value holding a `timeouts` block, or `default`.

@@ -2,6 +2,7 @@
 //!
 //! The framework calls a validator only for a known, non-null value, so validators never deal
 //! with unknowns. Checks that span several attributes belong in `Resource::validate_config`.
+//! The check a number attribute's kind implies (`NumberKind::check`) runs before them.
 
 use crate::tf::{AttributePath, Diagnostic, Value};
 

@@ -1,5 +1,6 @@
-//! The server's own files: `kyuubi-defaults.conf` (the ConfigMap's content), the container's
-//! start script, and `config_sha256`, the hash that restarts the pods when either changes.
+//! The server's own files: `kyuubi-defaults.conf` (the ConfigMap's content with the Spark pod
+//! templates), the container's start script, and `config_sha256`, the hash that restarts the
+//! pods when any of them changes.
 //!
 //! Pure text; the objects that carry it are built in [`super::manifests`]. The Spark profile is
 //! not in here: it reaches the pod separately (see the module docs in [`super`]).
@@ -9,14 +10,16 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::constants::{
-    DRIVER_LABEL_SERVER, KEY_BIND_HOST, KEY_ENGINE_IDLE_TIMEOUT, KEY_ENGINE_INITIALIZE_TIMEOUT,
-    KEY_FRONTEND_PROTOCOLS, KEY_HA_ADDRESSES, KEY_HA_NAMESPACE, KEY_KUBERNETES_NAMESPACE,
-    KEY_METRICS_ENABLED, KEY_METRICS_PATH, KEY_METRICS_PORT, KEY_METRICS_REPORTERS, KEY_REST_PORT,
-    KEY_SHARE_LEVEL, KEY_SPARK_DEPLOY_MODE, KEY_SPARK_DRIVER_LABEL_PREFIX,
-    KEY_SPARK_DRIVER_SERVICE_ACCOUNT, KEY_SPARK_IMAGE, KEY_SPARK_MASTER, KEY_SPARK_NAMESPACE,
-    KEY_SPARK_UPLOAD_PATH, KEY_THRIFT_BINARY_PORT, KEY_THRIFT_HTTP_PORT, KEY_URL_USE_HOSTNAME,
-    KYUUBI_DEFAULTS_FILE, METRICS_PATH, SPARK_MASTER,
+    CONF_TEMPLATE_DIR, DRIVER_LABEL_SERVER, DRIVER_POD_TEMPLATE_FILE, EXECUTOR_POD_TEMPLATE_FILE,
+    KEY_BIND_HOST, KEY_ENGINE_IDLE_TIMEOUT, KEY_ENGINE_INITIALIZE_TIMEOUT, KEY_FRONTEND_PROTOCOLS,
+    KEY_HA_ADDRESSES, KEY_HA_NAMESPACE, KEY_KUBERNETES_NAMESPACE, KEY_METRICS_ENABLED,
+    KEY_METRICS_PATH, KEY_METRICS_PORT, KEY_METRICS_REPORTERS, KEY_REST_PORT, KEY_SHARE_LEVEL,
+    KEY_SPARK_DEPLOY_MODE, KEY_SPARK_DRIVER_LABEL_PREFIX, KEY_SPARK_DRIVER_POD_TEMPLATE,
+    KEY_SPARK_DRIVER_SERVICE_ACCOUNT, KEY_SPARK_EXECUTOR_POD_TEMPLATE, KEY_SPARK_IMAGE,
+    KEY_SPARK_MASTER, KEY_SPARK_NAMESPACE, KEY_SPARK_UPLOAD_PATH, KEY_THRIFT_BINARY_PORT,
+    KEY_THRIFT_HTTP_PORT, KEY_URL_USE_HOSTNAME, KYUUBI_DEFAULTS_FILE, METRICS_PATH, SPARK_MASTER,
 };
+use super::pod_security::{driver_pod_template, executor_pod_template, template_file};
 use super::settings::ServerSettings;
 
 /// The container's program, run as `/bin/bash -c START_SCRIPT`.
@@ -94,9 +97,16 @@ pub fn kyuubi_properties(settings: &ServerSettings) -> BTreeMap<String, String> 
         KEY_SPARK_DRIVER_SERVICE_ACCOUNT,
         engine.service_account.clone(),
     );
-    if let Some(image) = &engine.image {
-        put(KEY_SPARK_IMAGE, image.clone());
-    }
+    put(KEY_SPARK_IMAGE, engine.image.clone());
+    // The pod templates make drivers and executors meet `restricted` (see `pod_security`).
+    put(
+        KEY_SPARK_DRIVER_POD_TEMPLATE,
+        format!("{CONF_TEMPLATE_DIR}/{DRIVER_POD_TEMPLATE_FILE}"),
+    );
+    put(
+        KEY_SPARK_EXECUTOR_POD_TEMPLATE,
+        format!("{CONF_TEMPLATE_DIR}/{EXECUTOR_POD_TEMPLATE_FILE}"),
+    );
     if let Some(path) = &engine.file_upload_path {
         put(KEY_SPARK_UPLOAD_PATH, path.clone());
     }
@@ -127,9 +137,9 @@ pub fn sha256_hex(text: &str) -> String {
 
 /// The hash the pod template carries as `konoha.io/config-sha256`.
 ///
-/// It covers what the container reads at start that is *not* already in the pod template: the
+/// It covers what the container reads that is *not* already in the pod template: the
 /// ConfigMap's `kyuubi-defaults.conf` (so share level, ports, engine and HA settings, metrics and
-/// `kyuubi_conf`) and [`START_SCRIPT`] (so a provider release that changes the script restarts
+/// `kyuubi_conf`), its Spark pod templates (the engines' ids) and [`START_SCRIPT`] (so a provider release that changes the script restarts
 /// the pods, visibly). Image, resources, labels and the profile are left out: they change the
 /// pod template themselves (the profile through `konoha.io/spark-profile-sha256`), so the
 /// hash stays a clear "the server's configuration changed". Each part is hashed with its name
@@ -138,6 +148,14 @@ pub fn config_sha256(settings: &ServerSettings) -> String {
     let mut hasher = Sha256::new();
     for (name, content) in [
         (KYUUBI_DEFAULTS_FILE, render_kyuubi_defaults(settings)),
+        (
+            DRIVER_POD_TEMPLATE_FILE,
+            template_file(&driver_pod_template(&settings.engine.identity)),
+        ),
+        (
+            EXECUTOR_POD_TEMPLATE_FILE,
+            template_file(&executor_pod_template(&settings.engine.identity)),
+        ),
         ("start-script", START_SCRIPT.to_owned()),
     ] {
         hasher.update(format!("{name}\n{}\n", content.len()).as_bytes());
@@ -177,6 +195,9 @@ mod tests {
                 file_upload_path: set("s3a://bucket/uploads"),
                 idle_timeout: set("PT30M"),
                 initialize_timeout: set("PT5M"),
+                run_as_user: Field::Unset,
+                run_as_group: Field::Unset,
+                fs_group: Field::Unset,
             }),
             metrics: Field::Set(MetricsInput {
                 enabled: Field::Set(true),
@@ -212,7 +233,10 @@ kyuubi.metrics.prometheus.path=/metrics
 kyuubi.metrics.prometheus.port=10019
 kyuubi.metrics.reporters=PROMETHEUS
 spark.kubernetes.authenticate.driver.serviceAccountName=kyuubi-dbt-spark
+spark.kubernetes.container.image=apache/spark:3.5.3
 spark.kubernetes.driver.label.konoha.io/kyuubi-server=kyuubi-dbt
+spark.kubernetes.driver.podTemplateFile=/opt/kyuubi/conf-template/driver-pod-template.yaml
+spark.kubernetes.executor.podTemplateFile=/opt/kyuubi/conf-template/executor-pod-template.yaml
 spark.kubernetes.namespace=kyuubi
 spark.master=k8s://https://kubernetes.default.svc
 spark.submit.deployMode=cluster
@@ -244,6 +268,8 @@ kyuubi.session.engine.initialize.timeout=PT5M
 spark.kubernetes.authenticate.driver.serviceAccountName=spark-driver
 spark.kubernetes.container.image=apache/spark:3.5.3
 spark.kubernetes.driver.label.konoha.io/kyuubi-server=kyuubi-dbt
+spark.kubernetes.driver.podTemplateFile=/opt/kyuubi/conf-template/driver-pod-template.yaml
+spark.kubernetes.executor.podTemplateFile=/opt/kyuubi/conf-template/executor-pod-template.yaml
 spark.kubernetes.file.upload.path=s3a://bucket/uploads
 spark.kubernetes.namespace=spark
 spark.master=k8s://https://kubernetes.default.svc

@@ -25,6 +25,11 @@ pub const PROVIDER_LABELS: [&str; 3] = [LABEL_NAME, LABEL_INSTANCE, LABEL_MANAGE
 /// `spark.kubernetes.driver.label.<key>`), so `restart_engines` can find exactly them.
 pub const DRIVER_LABEL_SERVER: &str = "konoha.io/kyuubi-server";
 
+/// The prefix of every label and annotation key the provider sets itself (such as
+/// [`DRIVER_LABEL_SERVER`], which `restart_engines` deletes pods by); user `labels` may not
+/// use it.
+pub const PROVIDER_KEY_PREFIX: &str = "konoha.io/";
+
 // --- Pod-template annotations that drive restarts -----------------------------------------------
 
 /// The content hash from the `spark_profile` ref: changes exactly when the profile does.
@@ -115,6 +120,23 @@ pub const VOLUME_CONF_TEMPLATE: &str = "conf-template";
 pub const VOLUME_CONF: &str = "conf";
 /// Pod volume holding the profile Secret (`kubernetes-secret` delivery only).
 pub const VOLUME_PROFILE: &str = "spark-profile";
+/// Writable emptyDirs over the directories Kyuubi writes (`KYUUBI_LOG_DIR`, `KYUUBI_PID_DIR`,
+/// `KYUUBI_WORK_DIR_ROOT` of the image, and `/tmp` for `spark-submit`), as `(volume, path)`:
+/// with a non-root user the image's own directories may not be writable.
+pub const WRITABLE_DIRS: [(&str, &str); 4] = [
+    ("logs", "/opt/kyuubi/logs"),
+    ("pid", "/opt/kyuubi/pid"),
+    ("work", "/opt/kyuubi/work"),
+    ("tmp", "/tmp"),
+];
+/// The ConfigMap's (and [`CONF_TEMPLATE_DIR`]'s) file holding the Spark driver pod template.
+pub const DRIVER_POD_TEMPLATE_FILE: &str = "driver-pod-template.yaml";
+/// The ConfigMap's file holding the Spark executor pod template.
+pub const EXECUTOR_POD_TEMPLATE_FILE: &str = "executor-pod-template.yaml";
+/// Spark's name for the driver container, kept in the driver pod template.
+pub const DRIVER_CONTAINER_NAME: &str = "spark-kubernetes-driver";
+/// Spark's name for the executor container, kept in the executor pod template.
+pub const EXECUTOR_CONTAINER_NAME: &str = "spark-kubernetes-executor";
 
 // --- Engines ---------------------------------------------------------------------------------------
 
@@ -195,3 +217,7 @@ pub const KEY_SPARK_IMAGE: &str = "spark.kubernetes.container.image";
 pub const KEY_SPARK_UPLOAD_PATH: &str = "spark.kubernetes.file.upload.path";
 /// Prefix of Spark's per-driver-pod label settings.
 pub const KEY_SPARK_DRIVER_LABEL_PREFIX: &str = "spark.kubernetes.driver.label.";
+/// The driver pod template Spark reads when it creates a driver.
+pub const KEY_SPARK_DRIVER_POD_TEMPLATE: &str = "spark.kubernetes.driver.podTemplateFile";
+/// The executor pod template (Spark hands it on to the driver).
+pub const KEY_SPARK_EXECUTOR_POD_TEMPLATE: &str = "spark.kubernetes.executor.podTemplateFile";

@@ -14,9 +14,10 @@ use super::constants::{
     ANNOTATION_CONFIG_SHA256, ANNOTATION_PROFILE_SHA256, ANNOTATION_PROMETHEUS_PATH,
     ANNOTATION_PROMETHEUS_PORT, ANNOTATION_PROMETHEUS_SCRAPE, CONF_DIR, CONF_TEMPLATE_DIR,
     CONTAINER_NAME, ENV_KYUUBI_CONF_DIR, METRICS_PATH, PROFILE_DIR, PROFILE_FILE_NAME, VOLUME_CONF,
-    VOLUME_CONF_TEMPLATE, VOLUME_PROFILE,
+    VOLUME_CONF_TEMPLATE, VOLUME_PROFILE, WRITABLE_DIRS,
 };
 use super::object::{Object, config_map_name, profile_secret_name, selector_labels, server_ports};
+use super::pod_security::{container_security_context, pod_security_context};
 use super::settings::{Delivery, ProfileRef, ServerSettings, VaultAgent};
 
 /// The injector template for `spark.env`: one `key=value` line per entry of the KV v2 data.
@@ -124,6 +125,9 @@ fn container(settings: &ServerSettings) -> Value {
     if settings.delivery == Delivery::KubernetesSecret {
         mounts.push(json!({ "name": VOLUME_PROFILE, "mountPath": PROFILE_DIR, "readOnly": true }));
     }
+    for (volume, path) in WRITABLE_DIRS {
+        mounts.push(json!({ "name": volume, "mountPath": path }));
+    }
     let tcp = json!({ "port": settings.thrift_binary_port });
     let mut container = json!({
         "name": CONTAINER_NAME,
@@ -149,6 +153,7 @@ fn container(settings: &ServerSettings) -> Value {
             "failureThreshold": 6,
         },
         "volumeMounts": mounts,
+        "securityContext": container_security_context(),
     });
     if let (Some(resources), Value::Object(map)) = (resources(settings), &mut container) {
         map.insert("resources".to_owned(), resources);
@@ -166,6 +171,9 @@ fn volumes(settings: &ServerSettings) -> Vec<Value> {
             "name": VOLUME_PROFILE,
             "secret": { "secretName": profile_secret_name(&settings.name) },
         }));
+    }
+    for (volume, _) in WRITABLE_DIRS {
+        volumes.push(json!({ "name": volume, "emptyDir": {} }));
     }
     volumes
 }
@@ -193,6 +201,7 @@ pub(crate) fn render_deployment(
                         // Service links would put KYUUBI_*-named variables (from a Service
                         // called "kyuubi") into the environment Kyuubi's scripts read.
                         "enableServiceLinks": false,
+                        "securityContext": pod_security_context(&settings.identity),
                         "containers": [container(settings)],
                         "volumes": volumes(settings),
                     },

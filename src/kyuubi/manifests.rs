@@ -14,11 +14,14 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::conf::render_kyuubi_defaults;
-use super::constants::{KYUUBI_DEFAULTS_FILE, PROFILE_FILE_NAME};
+use super::constants::{
+    DRIVER_POD_TEMPLATE_FILE, EXECUTOR_POD_TEMPLATE_FILE, KYUUBI_DEFAULTS_FILE, PROFILE_FILE_NAME,
+};
 use super::deployment::render_deployment;
 use super::object::{
     Object, config_map_name, object_labels, profile_secret_name, selector_labels, server_ports,
 };
+use super::pod_security::{driver_pod_template, executor_pod_template, template_file};
 use super::rbac::render_rbac;
 use super::settings::{Delivery, ServerSettings};
 
@@ -68,7 +71,12 @@ fn render_config_map(settings: &ServerSettings, labels: &BTreeMap<String, String
         &config_map_name(&settings.name),
         &settings.namespace,
         labels,
-        json!({ "data": { KYUUBI_DEFAULTS_FILE: render_kyuubi_defaults(settings) } }),
+        json!({ "data": {
+            KYUUBI_DEFAULTS_FILE: render_kyuubi_defaults(settings),
+            DRIVER_POD_TEMPLATE_FILE: template_file(&driver_pod_template(&settings.engine.identity)),
+            EXECUTOR_POD_TEMPLATE_FILE:
+                template_file(&executor_pod_template(&settings.engine.identity)),
+        } }),
     )
 }
 

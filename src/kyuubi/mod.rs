@@ -32,12 +32,19 @@
 //! Either way the pod template carries `konoha.io/spark-profile-sha256` (from the ref) and
 //! `konoha.io/config-sha256` ([`config_sha256`]), so a changed profile or configuration rolls
 //! the pods, and an unchanged one leaves the Deployment as it is.
+//!
+//! # Pod security
+//!
+//! Every pod meets the Pod Security Standards `restricted` profile ([`pod_security`]): the
+//! server's through its Deployment, the engines' through the driver and executor pod templates
+//! the ConfigMap also holds, which `kyuubi-defaults.conf` points Spark at.
 
 pub mod conf;
 pub mod constants;
 pub mod deployment;
 pub mod manifests;
 pub mod object;
+pub mod pod_security;
 pub mod rbac;
 pub mod rollout;
 pub mod settings;
@@ -47,10 +54,11 @@ pub mod validate;
 pub use conf::{START_SCRIPT, config_sha256, render_kyuubi_defaults, sha256_hex};
 pub use manifests::render_objects;
 pub use object::{Object, driver_pod_selector};
+pub use pod_security::PodIdentity;
 pub use rollout::{Rollout, judge};
 pub use settings::{
-    Delivery, Engine, EngineInput, Field, Ha, HaInput, Metrics, MetricsInput, ProfileRef,
-    Resources, ResourcesInput, ServerInput, ServerSettings, ServiceType, ShareLevel, VaultAgent,
-    VaultAgentInput, jdbc_url, parse_profile_ref, resolve, rest_url,
+    Delivery, Engine, EngineInput, Field, Ha, HaInput, Metrics, MetricsInput, PodSecurityInput,
+    ProfileRef, Resources, ResourcesInput, ServerInput, ServerSettings, ServiceType, ShareLevel,
+    VaultAgent, VaultAgentInput, jdbc_url, parse_profile_ref, resolve, rest_url,
 };
 pub use validate::{PathSegment, Violation, validate};

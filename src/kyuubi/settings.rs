@@ -13,6 +13,8 @@ use super::constants::{
     OPENBAO_ANNOTATION_PREFIX, VAULT_ANNOTATION_PREFIX,
 };
 
+use super::pod_security::{ENGINE_IDENTITY, PodIdentity, SERVER_IDENTITY};
+
 pub use crate::rules::Field;
 
 /// Everything `konoha_kyuubi_server` takes, as configured. Blocks are single nested objects.
@@ -52,6 +54,8 @@ pub struct ServerInput {
     pub ha: Field<HaInput>,
     /// Server container resources.
     pub resources: Field<ResourcesInput>,
+    /// The server pod's user and groups; the Kyuubi image's by default.
+    pub pod_security_context: Field<PodSecurityInput>,
     /// Extra labels on every object.
     pub labels: Field<BTreeMap<String, Field<String>>>,
     /// Kill this server's engines after a rollout; default false. Not used in rendering.
@@ -85,7 +89,7 @@ pub struct EngineInput {
     pub namespace: Field<String>,
     /// Driver ServiceAccount; default `<name>-spark`.
     pub service_account: Field<String>,
-    /// `spark.kubernetes.container.image`; Kyuubi's image default when unset.
+    /// `spark.kubernetes.container.image` (required: Spark starts no engine without it).
     pub image: Field<String>,
     /// `spark.kubernetes.file.upload.path`.
     pub file_upload_path: Field<String>,
@@ -93,6 +97,23 @@ pub struct EngineInput {
     pub idle_timeout: Field<String>,
     /// `kyuubi.session.engine.initialize.timeout`, ISO-8601 (`PT3M`).
     pub initialize_timeout: Field<String>,
+    /// Driver and executor `runAsUser`; default the Spark image's 185.
+    pub run_as_user: Field<i64>,
+    /// Driver and executor `runAsGroup`; the image's when unset.
+    pub run_as_group: Field<i64>,
+    /// Driver and executor `fsGroup`; default 185.
+    pub fs_group: Field<i64>,
+}
+
+/// The `pod_security_context` block: ids for the server pod.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PodSecurityInput {
+    /// `runAsUser`; default 10009, the Kyuubi image's user. Never 0.
+    pub run_as_user: Field<i64>,
+    /// `runAsGroup`; the image's when unset.
+    pub run_as_group: Field<i64>,
+    /// `fsGroup`; default 10009.
+    pub fs_group: Field<i64>,
 }
 
 /// The `metrics` block.
@@ -243,14 +264,16 @@ pub struct Engine {
     pub namespace: String,
     /// Driver ServiceAccount.
     pub service_account: String,
-    /// Engine image, when given.
-    pub image: Option<String>,
+    /// Engine image (`spark.kubernetes.container.image`).
+    pub image: String,
     /// Upload path, when given.
     pub file_upload_path: Option<String>,
     /// Idle timeout, when given.
     pub idle_timeout: Option<String>,
     /// Start timeout, when given.
     pub initialize_timeout: Option<String>,
+    /// The ids drivers and executors run with.
+    pub identity: PodIdentity,
 }
 
 /// Resolved `metrics` block.
@@ -321,6 +344,8 @@ pub struct ServerSettings {
     pub ha: Option<Ha>,
     /// Server container resources.
     pub resources: Resources,
+    /// The ids the server pod runs with.
+    pub identity: PodIdentity,
     /// Extra labels.
     pub labels: BTreeMap<String, String>,
     /// Kill engines after a rollout.
@@ -352,6 +377,11 @@ pub fn resolve(input: &ServerInput) -> Option<ServerSettings> {
     };
     let engine_input = input.engine.known()?.cloned().unwrap_or_default();
     let metrics_input = input.metrics.known()?.cloned().unwrap_or_default();
+    let security_input = input
+        .pod_security_context
+        .known()?
+        .cloned()
+        .unwrap_or_default();
     let ha = match input.ha.known()? {
         None => None,
         Some(block) => Some(Ha {
@@ -401,10 +431,15 @@ pub fn resolve(input: &ServerInput) -> Option<ServerSettings> {
             service_account: engine_input
                 .service_account
                 .or(format!("{name}{DRIVER_SERVICE_ACCOUNT_SUFFIX}"))?,
-            image: engine_input.image.known()?.cloned(),
+            image: engine_input.image.value()?.clone(),
             file_upload_path: engine_input.file_upload_path.known()?.cloned(),
             idle_timeout: engine_input.idle_timeout.known()?.cloned(),
             initialize_timeout: engine_input.initialize_timeout.known()?.cloned(),
+            identity: ENGINE_IDENTITY.overridden(
+                &engine_input.run_as_user,
+                &engine_input.run_as_group,
+                &engine_input.fs_group,
+            )?,
         },
         metrics: Metrics {
             enabled: metrics_input.enabled.or(true)?,
@@ -413,6 +448,11 @@ pub fn resolve(input: &ServerInput) -> Option<ServerSettings> {
         kyuubi_conf: known_map(&input.kyuubi_conf)?,
         ha,
         resources,
+        identity: SERVER_IDENTITY.overridden(
+            &security_input.run_as_user,
+            &security_input.run_as_group,
+            &security_input.fs_group,
+        )?,
         labels: known_map(&input.labels)?,
         restart_engines: input.restart_engines.or(false)?,
         wait_for_rollout: input.wait_for_rollout.or(true)?,

@@ -41,6 +41,7 @@ pub fn validate(input: &ServerInput) -> Vec<Violation> {
     blocks::check_ha(input, &mut out);
     blocks::check_resources(input, &mut out);
     blocks::check_labels(input, &mut out);
+    identity::check_identities(input, &mut out);
     out
 }
 
@@ -337,10 +338,29 @@ fn check_profile_and_delivery(input: &ServerInput, out: &mut Vec<Violation>) {
     }
 }
 
+/// What a missing engine image is told: Spark on Kubernetes refuses to create a driver or
+/// executor without `spark.kubernetes.container.image`, so every session would fail.
+const ENGINE_IMAGE_HINT: &str = "the Spark image drivers and executors run, e.g. \
+    \"apache/spark:3.5.3\": Spark on Kubernetes starts no engine without one";
+
 fn check_engine(input: &ServerInput, out: &mut Vec<Violation>) {
-    let Some(engine) = input.engine.value() else {
-        return;
+    let engine = match &input.engine {
+        Field::Unknown => return,
+        Field::Unset => {
+            out.push(Violation::new(
+                nested("engine", "image"),
+                format!("is required: {ENGINE_IMAGE_HINT}"),
+            ));
+            return;
+        }
+        Field::Set(engine) => engine,
     };
+    required(
+        out,
+        nested("engine", "image"),
+        &engine.image,
+        ENGINE_IMAGE_HINT,
+    );
     if let Some(namespace) = engine.namespace.value()
         && let Some(problem) = dns1123_label_problem(namespace)
     {
@@ -401,6 +421,7 @@ fn check_engine(input: &ServerInput, out: &mut Vec<Violation>) {
 }
 
 mod blocks;
+mod identity;
 
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,10 @@ pub const CORE_PROTOCOL_VERSION: u32 = 1;
 /// The Terraform plugin protocol major version this provider speaks.
 pub const APP_PROTOCOL_VERSION: u32 = 5;
 
+/// The minor version of protocol 5 that `proto/tfplugin5.proto` follows. Minor versions only add
+/// fields and RPCs, so it is not negotiated: an older Terraform ignores what it does not know.
+pub const APP_PROTOCOL_MINOR_VERSION: u32 = 8;
+
 /// Environment variable listing the protocol versions Terraform accepts, e.g. `5,6` or `6,5`.
 pub const PROTOCOL_VERSIONS_KEY: &str = "PLUGIN_PROTOCOL_VERSIONS";
 /// Environment variable with the lowest port the provider may listen on.

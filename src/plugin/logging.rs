@@ -4,10 +4,15 @@
 //! "@timestamp":"2026-01-02T03:04:05.000000Z", …fields}`, with the fields of the enclosing spans
 //! (outermost first) and then the event's own. The level comes from `TF_LOG_PROVIDER`, else
 //! `TF_LOG`, like Terraform's; our own events follow it, dependencies' are capped at INFO so
-//! `TF_LOG=trace` does not drown in HTTP/2 frames. Records from the `log` crate are not captured.
+//! `TF_LOG=trace` does not drown in HTTP/2 frames, and vaultrs's errors (every Vault error
+//! response, 404s included) are written at DEBUG. Records from the `log` crate are not captured.
+//!
+//! A span of this crate also writes one line when it closes, `"<name> finished"` with its fields
+//! and `duration_us`, its wall time from creation to close: that is how each RPC's own cost
+//! shows in Terraform's log at `TF_LOG_PROVIDER=debug` (see `serve::routes`).
 
 use std::io::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
@@ -27,6 +32,11 @@ const OWN_TARGETS: [&str; 2] = ["konoha", "terraform_provider_konoha"];
 
 /// The most a dependency may log.
 const DEPENDENCY_LEVEL: LevelFilter = LevelFilter::INFO;
+
+/// Dependencies whose ERROR events are written at DEBUG. vaultrs logs every error response
+/// from Vault at ERROR, a 404 for a secret that is simply absent included; the provider turns
+/// each real failure into a diagnostic (and logs it itself), so at ERROR they are only noise.
+const DEMOTED_TARGETS: [&str; 1] = ["vaultrs"];
 
 /// The level when neither variable is set.
 const DEFAULT_LEVEL: LevelFilter = LevelFilter::WARN;
@@ -83,23 +93,40 @@ where
     }
 
     fn accepts(&self, metadata: &Metadata<'_>) -> bool {
-        let target = metadata.target();
-        let own = OWN_TARGETS.iter().any(|own| {
-            target
-                .strip_prefix(own)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-        });
-        let limit = if own {
-            self.level
-        } else {
-            self.level.min(DEPENDENCY_LEVEL)
-        };
-        *metadata.level() <= limit
+        // A dependency's event must be at most INFO as it was logged, and at most the chosen
+        // level as it is written.
+        (is_own(metadata) || *metadata.level() <= DEPENDENCY_LEVEL)
+            && written_level(metadata) <= self.level
     }
+}
+
+/// Whether `target` is `module` or inside it.
+fn within(target: &str, module: &str) -> bool {
+    target
+        .strip_prefix(module)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+}
+
+/// The level an event is written at: its own, except for [`DEMOTED_TARGETS`]' errors.
+fn written_level(metadata: &Metadata<'_>) -> Level {
+    let level = *metadata.level();
+    if level == Level::ERROR && DEMOTED_TARGETS.iter().any(|t| within(metadata.target(), t)) {
+        Level::DEBUG
+    } else {
+        level
+    }
+}
+
+/// Whether `metadata` belongs to this crate rather than a dependency.
+fn is_own(metadata: &Metadata<'_>) -> bool {
+    OWN_TARGETS.iter().any(|own| within(metadata.target(), own))
 }
 
 /// Span fields, kept in the span's extensions until an event inside it is written.
 struct SpanFields(Map<String, Value>);
+
+/// When one of this crate's spans was created, for the duration written when it closes.
+struct SpanStarted(Instant);
 
 impl<S, W> Layer<S> for HclogLayer<W>
 where
@@ -126,8 +153,32 @@ where
         let mut fields = JsonFields::default();
         attrs.record(&mut fields);
         if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(SpanFields(fields.fields));
+            let mut extensions = span.extensions_mut();
+            extensions.insert(SpanFields(fields.fields));
+            if is_own(attrs.metadata()) {
+                extensions.insert(SpanStarted(Instant::now()));
+            }
         }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let extensions = span.extensions();
+        let Some(SpanStarted(started)) = extensions.get::<SpanStarted>() else {
+            return;
+        };
+        let mut fields = extensions
+            .get::<SpanFields>()
+            .map(|SpanFields(fields)| fields.clone())
+            .unwrap_or_default();
+        let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        fields.insert("duration_us".to_owned(), Value::from(duration_us));
+        let finished = JsonFields {
+            message: Some(format!("{} finished", span.name())),
+            fields,
+        };
+        let line = hclog_line(*span.metadata().level(), finished, SystemTime::now());
+        let _ = self.make_writer.make_writer().write_all(line.as_bytes());
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -150,7 +201,7 @@ where
             }
         }
         event.record(&mut fields);
-        let line = hclog_line(*event.metadata().level(), fields, SystemTime::now());
+        let line = hclog_line(written_level(event.metadata()), fields, SystemTime::now());
         // Losing a log line beats failing (or panicking in) the operation that logged it.
         let _ = self.make_writer.make_writer().write_all(line.as_bytes());
     }
@@ -362,7 +413,7 @@ mod tests {
             );
             tracing::trace!("too verbose");
         });
-        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines.len(), 2, "{lines:?}");
         let mut line = lines[0].as_object().unwrap().clone();
         let stamp = line.remove("@timestamp").unwrap();
         assert_eq!(
@@ -381,6 +432,55 @@ mod tests {
                 "ok": true,
             })
         );
+
+        // The span's own line, when it closes: its fields and how long it was open.
+        let mut finished = lines[1].as_object().unwrap().clone();
+        finished.remove("@timestamp").unwrap();
+        let duration = finished.remove("duration_us").unwrap();
+        assert!(duration.is_u64(), "{duration:?}");
+        assert_eq!(
+            Value::Object(finished),
+            serde_json::json!({
+                "@level": "info",
+                "@message": "rpc finished",
+                "@module": "konoha",
+                "method": "GetSchema",
+                "attempt": 1,
+            })
+        );
+    }
+
+    #[test]
+    fn only_this_crates_spans_report_their_duration() {
+        let lines = capture(LevelFilter::TRACE, || {
+            drop(tracing::info_span!(target: "rustify::clients", "send"));
+            drop(tracing::debug_span!(
+                "rpc",
+                rpc = "/tfplugin5.Provider/ReadResource"
+            ));
+            drop(tracing::trace_span!(
+                "rpc",
+                rpc = "/tfplugin5.Provider/GetSchema"
+            ));
+        });
+        let finished: Vec<(&str, &str, &str)> = lines
+            .iter()
+            .map(|line| {
+                (
+                    line["@level"].as_str().unwrap(),
+                    line["@message"].as_str().unwrap(),
+                    line["rpc"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            finished,
+            [
+                ("debug", "rpc finished", "/tfplugin5.Provider/ReadResource"),
+                ("trace", "rpc finished", "/tfplugin5.Provider/GetSchema"),
+            ]
+        );
+        assert!(capture(LevelFilter::INFO, || drop(tracing::debug_span!("rpc"))).is_empty());
     }
 
     #[test]
@@ -399,5 +499,34 @@ mod tests {
         assert_eq!(lines[0]["@level"], "info");
 
         assert!(capture(LevelFilter::OFF, || tracing::error!("nothing")).is_empty());
+    }
+
+    #[test]
+    fn vaultrs_errors_are_written_at_debug() {
+        let log = || {
+            tracing::error!(target: "vaultrs::api", "Detected errors in API response: []");
+            tracing::warn!(target: "vaultrs::api", "Detected warnings in API response");
+            tracing::error!(target: "hyper", "a dependency's real error");
+        };
+        let at_debug = capture(LevelFilter::DEBUG, log);
+        let levels: Vec<(&str, &str)> = at_debug
+            .iter()
+            .map(|l| {
+                (
+                    l["@level"].as_str().unwrap(),
+                    l["@message"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            levels,
+            [
+                ("debug", "Detected errors in API response: []"),
+                ("warn", "Detected warnings in API response"),
+                ("error", "a dependency's real error"),
+            ]
+        );
+        let at_warn = capture(LevelFilter::WARN, log);
+        assert_eq!(at_warn.len(), 2, "only the demoted line goes: {at_warn:?}");
     }
 }

@@ -377,3 +377,6 @@ fn read_failed(d: Diagnostics, current: Option<pb::DynamicValue>) -> pb::read_re
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,27 +7,29 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use super::profile_model::{
-    field_block as block, field_bool, field_int, field_string, field_string_map,
+    Ints, field_block as block, field_bool, field_string, field_string_map,
 };
 use crate::kyuubi::{self, ServerInput};
-use crate::tf::{self, Type, Value};
+use crate::tf::{self, Diagnostics, Type, Value};
 
 /// The Deployment annotation holding the resource's arguments as JSON. Import reads it back,
 /// so that an imported server holds exactly the arguments it was created with; Kubernetes
 /// objects alone cannot tell defaults from choices.
 pub const ARGUMENTS_ANNOTATION: &str = "konoha.io/arguments";
 
-/// The domain's view of a server's configuration or plan.
-pub fn server_input(v: &Value) -> ServerInput {
-    ServerInput {
+/// The domain's view of a server's configuration or plan; an error when a whole-number
+/// argument holds something else.
+pub fn server_input(v: &Value) -> Result<ServerInput, Diagnostics> {
+    let mut ints = Ints::default();
+    let input = ServerInput {
         name: field_string(v.attr("name")),
         namespace: field_string(v.attr("namespace")),
         image: field_string(v.attr("image")),
-        replicas: field_int(v.attr("replicas")),
+        replicas: ints.read(v.attr("replicas"), "replicas"),
         share_level: field_string(v.attr("share_level")),
-        thrift_binary_port: field_int(v.attr("thrift_binary_port")),
-        rest_port: field_int(v.attr("rest_port")),
-        thrift_http_port: field_int(v.attr("thrift_http_port")),
+        thrift_binary_port: ints.read(v.attr("thrift_binary_port"), "thrift_binary_port"),
+        rest_port: ints.read(v.attr("rest_port"), "rest_port"),
+        thrift_http_port: ints.read(v.attr("thrift_http_port"), "thrift_http_port"),
         service_type: field_string(v.attr("service_type")),
         spark_profile: field_string(v.attr("spark_profile")),
         delivery: field_string(v.attr("delivery")),
@@ -44,10 +46,13 @@ pub fn server_input(v: &Value) -> ServerInput {
             file_upload_path: field_string(b.attr("file_upload_path")),
             idle_timeout: field_string(b.attr("idle_timeout")),
             initialize_timeout: field_string(b.attr("initialize_timeout")),
+            run_as_user: ints.read(b.attr("run_as_user"), "engine.run_as_user"),
+            run_as_group: ints.read(b.attr("run_as_group"), "engine.run_as_group"),
+            fs_group: ints.read(b.attr("fs_group"), "engine.fs_group"),
         }),
         metrics: block(v.attr("metrics"), |b| kyuubi::MetricsInput {
             enabled: field_bool(b.attr("enabled")),
-            port: field_int(b.attr("port")),
+            port: ints.read(b.attr("port"), "metrics.port"),
         }),
         kyuubi_conf: field_string_map(v.attr("kyuubi_conf")),
         ha: block(v.attr("ha"), |b| kyuubi::HaInput {
@@ -60,12 +65,24 @@ pub fn server_input(v: &Value) -> ServerInput {
             limits_cpu: field_string(b.attr("limits_cpu")),
             limits_memory: field_string(b.attr("limits_memory")),
         }),
+        pod_security_context: block(v.attr("pod_security_context"), |b| {
+            kyuubi::PodSecurityInput {
+                run_as_user: ints.read(b.attr("run_as_user"), "pod_security_context.run_as_user"),
+                run_as_group: ints
+                    .read(b.attr("run_as_group"), "pod_security_context.run_as_group"),
+                fs_group: ints.read(b.attr("fs_group"), "pod_security_context.fs_group"),
+            }
+        }),
         labels: field_string_map(v.attr("labels")),
         restart_engines: field_bool(v.attr("restart_engines")),
         wait_for_rollout: field_bool(v.attr("wait_for_rollout")),
         force_conflicts: field_bool(v.attr("force_conflicts")),
-        progress_deadline_seconds: field_int(v.attr("progress_deadline_seconds")),
-    }
+        progress_deadline_seconds: ints.read(
+            v.attr("progress_deadline_seconds"),
+            "progress_deadline_seconds",
+        ),
+    };
+    ints.finish(input)
 }
 
 /// The resource's arguments (every non-computed attribute and block) as compact JSON. Computed

@@ -28,7 +28,7 @@ pub(crate) fn server_block() -> Block {
     .attribute(Attribute::string("image").required().description(
         "The Kyuubi container image, e.g. `apache/kyuubi:1.10.2-spark`. A change rolls the pods.",
     ))
-    .attribute(Attribute::int("replicas").default(1i64).description(
+    .attribute(Attribute::int("replicas").range(0, i32::MAX.into()).default(1i64).description(
         "Server pods. More than 1 needs the `ha` block: without shared discovery each pod \
          would be a separate server with its own engines.",
     ))
@@ -37,13 +37,13 @@ pub(crate) fn server_block() -> Block {
          `CONNECTION` (one per connection), `GROUP` (one per primary group), `SERVER_LOCAL` \
          (one per server pod) or `SERVER` (one for every server sharing the `ha` namespace).",
     ))
-    .attribute(Attribute::int("thrift_binary_port").default(10009i64).description(
+    .attribute(Attribute::int("thrift_binary_port").range(1, 65535).default(10009i64).description(
         "The Thrift binary (HiveServer2-compatible, JDBC) port, on the container and the Service.",
     ))
-    .attribute(Attribute::int("rest_port").default(10099i64).description(
+    .attribute(Attribute::int("rest_port").range(1, 65535).default(10099i64).description(
         "The REST API port, on the container and the Service.",
     ))
-    .attribute(Attribute::int("thrift_http_port").optional().description(
+    .attribute(Attribute::int("thrift_http_port").range(1, 65535).optional().description(
         "The Thrift HTTP port; the frontend is off when unset.",
     ))
     .attribute(Attribute::string("service_type").default("ClusterIP").description(
@@ -80,7 +80,8 @@ pub(crate) fn server_block() -> Block {
     ))
     .block(NestedBlock::single(
         "engine",
-        Block::new("Where and how the Spark engines (drivers and executors) run.")
+        Block::new("Where and how the Spark engines (drivers and executors) run. Required, for \
+                    its `image`.")
             .attribute(Attribute::string("namespace").optional().description(
                 "The engines' namespace. Defaults to the server's.",
             ))
@@ -88,8 +89,11 @@ pub(crate) fn server_block() -> Block {
                 "The Spark drivers' ServiceAccount. Defaults to `<name>-spark`, which the \
                  provider creates with the RBAC a driver needs.",
             ))
-            .attribute(Attribute::string("image").optional().description(
-                "The Spark image for drivers and executors (`spark.kubernetes.container.image`).",
+            .attribute(Attribute::string("image").required().description(
+                "The Spark image for drivers and executors (`spark.kubernetes.container.image`), \
+                 e.g. `apache/spark:3.5.3`. Required: Spark on Kubernetes creates no driver \
+                 without it, and the provider does not guess one, since the right image \
+                 depends on the Spark version and the libraries the workloads need.",
             ))
             .attribute(Attribute::string("file_upload_path").optional().description(
                 "`spark.kubernetes.file.upload.path`, e.g. an S3 URL, for files sessions add.",
@@ -101,6 +105,16 @@ pub(crate) fn server_block() -> Block {
             .attribute(Attribute::string("initialize_timeout").optional().description(
                 "How long an engine may take to start \
                  (`kyuubi.session.engine.initialize.timeout`), e.g. `PT3M`.",
+            ))
+            .attribute(Attribute::int("run_as_user").optional().description(
+                "The user drivers and executors run as (`runAsUser` in their pod templates). \
+                 Defaults to 185, the `spark` user of the `apache/spark` images; never 0.",
+            ))
+            .attribute(Attribute::int("run_as_group").optional().description(
+                "The drivers' and executors' `runAsGroup`; the image's group when unset.",
+            ))
+            .attribute(Attribute::int("fs_group").optional().description(
+                "The drivers' and executors' `fsGroup`, which owns their volumes. Defaults to 185.",
             )),
     ))
     .block(NestedBlock::single(
@@ -109,7 +123,7 @@ pub(crate) fn server_block() -> Block {
             .attribute(Attribute::bool("enabled").default(true).description(
                 "Serve metrics and annotate the pods for Prometheus scraping.",
             ))
-            .attribute(Attribute::int("port").default(10019i64).description(
+            .attribute(Attribute::int("port").range(1, 65535).default(10019i64).description(
                 "The metrics port, on the container and the Service.",
             )),
     ))
@@ -137,6 +151,25 @@ pub(crate) fn server_block() -> Block {
             .attribute(Attribute::string("limits_cpu").optional().description("CPU limit."))
             .attribute(Attribute::string("limits_memory").optional().description("Memory limit.")),
     ))
+    .block(NestedBlock::single(
+        "pod_security_context",
+        Block::new(
+            "The ids the server pod runs with, for images built with another user. The rest of \
+             the pod's security (non-root, no privilege escalation, no capabilities, the \
+             runtime's seccomp profile) is fixed, so the pod always meets Pod Security \
+             `restricted`.",
+        )
+        .attribute(Attribute::int("run_as_user").optional().description(
+            "`runAsUser`. Defaults to 10009, the `kyuubi` user of the `apache/kyuubi` images; \
+             never 0.",
+        ))
+        .attribute(Attribute::int("run_as_group").optional().description(
+            "`runAsGroup`; the image's group (`root` for `kyuubi`) when unset.",
+        ))
+        .attribute(Attribute::int("fs_group").optional().description(
+            "`fsGroup`, which owns the pod's writable volumes. Defaults to 10009.",
+        )),
+    ))
     .attribute(Attribute::string_map("labels").optional().description(
         "Extra labels on every object; the `app.kubernetes.io/*` labels are the provider's.",
     ))
@@ -146,15 +179,15 @@ pub(crate) fn server_block() -> Block {
          (share levels other than `CONNECTION`) keep them until they idle out, and apply \
          says so in a warning.",
     ))
-    .attribute(Attribute::bool("wait_for_rollout").default(true).description(
+    .attribute(Attribute::bool("wait_for_rollout").default(true).client_side().description(
         "Wait until the rollout is complete (the rules of `kubectl rollout status`); a rollout \
          that fails or times out fails the apply and is not recorded as done.",
     ))
-    .attribute(Attribute::bool("force_conflicts").default(false).description(
+    .attribute(Attribute::bool("force_conflicts").default(false).client_side().description(
         "Take over fields another field manager owns. Without it, such a conflict fails the \
          apply and names the other manager.",
     ))
-    .attribute(Attribute::int("progress_deadline_seconds").default(600i64).description(
+    .attribute(Attribute::int("progress_deadline_seconds").range(1, i32::MAX.into()).default(600i64).description(
         "The Deployment's `progressDeadlineSeconds`: after this long without progress the \
          rollout counts as failed and apply stops waiting.",
     ))
@@ -186,20 +219,22 @@ pub(crate) fn value_type() -> &'static Type {
 }
 
 /// The names of the arguments (what the configuration may set), as recorded in the arguments
-/// annotation; `timeouts` is left out, since it says how to wait, not what to run. Built once.
+/// annotation. Client-side ones (`timeouts`, `wait_for_rollout`, `force_conflicts`) are left
+/// out: they say how to apply, not what to run, and changing them must not change the
+/// Deployment. Built once.
 pub(crate) fn argument_names() -> &'static [String] {
     static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
         let block = server_block();
         block
             .attributes
             .iter()
-            .filter(|a| a.required || a.optional)
+            .filter(|a| (a.required || a.optional) && !a.client_side)
             .map(|a| a.name.clone())
             .chain(
                 block
                     .blocks
                     .iter()
-                    .filter(|b| b.name != "timeouts")
+                    .filter(|b| !b.client_side)
                     .map(|b| b.name.clone()),
             )
             .collect()

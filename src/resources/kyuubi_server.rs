@@ -50,9 +50,10 @@ impl KyuubiServer {
     }
 }
 
-/// The settings a value describes, when every argument is known.
-fn settings_of(value: &Value) -> Option<ServerSettings> {
-    kyuubi::resolve(&server_input(value))
+/// The settings a value describes, when every argument is known; an error when a
+/// whole-number argument holds something else.
+fn settings_of(value: &Value) -> Result<Option<ServerSettings>, Diagnostics> {
+    Ok(kyuubi::resolve(&server_input(value)?))
 }
 
 fn set_plan_time_values(value: &mut Value, settings: &ServerSettings) {
@@ -212,7 +213,7 @@ impl KyuubiServer {
         op: Operation,
         ctx: &Context,
     ) -> Result<Applied, ApplyError> {
-        let settings = settings_of(&planned).ok_or_else(not_resolvable)?;
+        let settings = settings_of(&planned)?.ok_or_else(not_resolvable)?;
         let timeout = timeouts::get(&planned, op, DEFAULT_TIMEOUT);
         let deadline = tokio::time::Instant::now() + timeout;
         let profile_env = self.profile_env(&settings).await?;
@@ -414,7 +415,11 @@ impl Resource for KyuubiServer {
     }
 
     fn validate_config(&self, config: &Value) -> Diagnostics {
-        kyuubi::validate(&server_input(config))
+        let input = match server_input(config) {
+            Ok(input) => input,
+            Err(problems) => return problems,
+        };
+        kyuubi::validate(&input)
             .into_iter()
             .map(|v| {
                 Diagnostic::error("Invalid Kyuubi server setting", v.message)
@@ -425,7 +430,7 @@ impl Resource for KyuubiServer {
 
     fn modify_plan(&self, req: PlanRequest<'_>) -> Result<Value, Diagnostics> {
         let mut planned = req.planned;
-        if let Some(settings) = settings_of(&planned) {
+        if let Some(settings) = settings_of(&planned)? {
             set_plan_time_values(&mut planned, &settings);
         }
         Ok(planned)
@@ -438,7 +443,7 @@ impl Resource for KyuubiServer {
 
     async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
         let current = req.current;
-        let Some(settings) = settings_of(&current) else {
+        let Some(settings) = settings_of(&current)? else {
             return Ok(Some(current));
         };
         let kube = &self.kube().await?;
@@ -487,7 +492,7 @@ impl Resource for KyuubiServer {
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), Diagnostics> {
-        let settings = settings_of(&req.prior).ok_or_else(not_resolvable)?;
+        let settings = settings_of(&req.prior)?.ok_or_else(not_resolvable)?;
         let timeout = timeouts::get(&req.prior, Operation::Delete, DEFAULT_TIMEOUT);
         let deadline = tokio::time::Instant::now() + timeout;
         let kube = self
@@ -537,7 +542,7 @@ impl Resource for KyuubiServer {
                 format!("Deployment {namespace}/{name} has no {ARGUMENTS_ANNOTATION} annotation: it was not created by this provider."),
             )
         })?;
-        let settings = settings_of(&state).ok_or_else(not_resolvable)?;
+        let settings = settings_of(&state)?.ok_or_else(not_resolvable)?;
         set_plan_time_values(&mut state, &settings);
         Ok(with_status(state, Some(&deployment)))
     }

@@ -82,7 +82,7 @@ impl DataSource for KyuubiServerData {
             .schema()
             .value_type();
         let settings = state_from_arguments(&deployment, &ty)
-            .and_then(|state| kyuubi::resolve(&server_input(&state)))
+            .and_then(|state| kyuubi::resolve(&server_input(&state).ok()?))
             .ok_or_else(|| {
                 Diagnostic::error(
                     "Not a konoha Kyuubi server",

@@ -20,6 +20,7 @@ pub mod spark_profile;
 pub mod spark_profile_data;
 
 use crate::tf::{AttributePath, Diagnostic};
+use crate::vault::{VaultClient, VaultError};
 
 /// The diagnostic for a remote failure: what failed, the error chain, and whether retrying may help.
 pub(crate) fn remote_error(summary: &str, err: &dyn std::error::Error) -> Diagnostic {
@@ -29,4 +30,17 @@ pub(crate) fn remote_error(summary: &str, err: &dyn std::error::Error) -> Diagno
 /// The diagnostic for a domain rule the configuration breaks.
 pub(crate) fn invalid_setting(path: AttributePath, message: String) -> Diagnostic {
     Diagnostic::error("Invalid Spark profile setting", message).at(path)
+}
+
+/// Refuses a profile mount that is not a KV version 2 secrets engine, before anything is read
+/// from or written to it; the refusal points at `mount` and says what the mount is.
+pub(crate) async fn require_kv2_mount(vault: &VaultClient, mount: &str) -> Result<(), Diagnostic> {
+    vault.ensure_kv2(mount).await.map_err(|err| match err {
+        VaultError::NotKv2 { .. } => Diagnostic::error("Not a KV version 2 mount", err.to_string())
+            .at(AttributePath::attr("mount")),
+        other => remote_error(
+            &format!("Unable to look up the Vault mount {mount}"),
+            &other,
+        ),
+    })
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::spark::{self, Field, ProfileInput};
-use crate::tf::{AttributePath, PathStep, Value};
+use crate::tf::{AttributePath, Diagnostic, Diagnostics, PathStep, Value};
 
 /// Reads a string attribute.
 pub fn field_string(v: &Value) -> Field<String> {
@@ -18,11 +18,52 @@ pub fn field_string(v: &Value) -> Field<String> {
     }
 }
 
-/// Reads a whole-number attribute.
-pub fn field_int(v: &Value) -> Field<i64> {
+/// Reads a whole-number attribute: unknown, null (unset) or a whole number. Anything else, a
+/// fraction or a number too large for 64 bits, is an error and never "not set": read as unset
+/// it would silently plan the default instead of what was written.
+pub fn field_int(v: &Value) -> Result<Field<i64>, String> {
     match v {
-        Value::Unknown => Field::Unknown,
-        other => other.as_i64().map_or(Field::Unset, Field::Set),
+        Value::Unknown => Ok(Field::Unknown),
+        Value::Null => Ok(Field::Unset),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Field::Set)
+            .ok_or_else(|| format!("a whole number, got {n}")),
+        other => Err(format!("a whole number, got {}", other.kind())),
+    }
+}
+
+/// The whole-number attributes read while decoding one model, and the problems found. The
+/// framework refuses bad numbers at validation already; this keeps a value that reached a
+/// resource some other way from being misread.
+#[derive(Debug, Default)]
+pub struct Ints {
+    problems: Diagnostics,
+}
+
+impl Ints {
+    /// Reads the whole-number attribute at `path` (dotted, e.g. `gpu.amount`) from `v`; a
+    /// problem is kept for [`Ints::finish`] and reads as unknown meanwhile.
+    pub fn read(&mut self, v: &Value, path: &str) -> Field<i64> {
+        field_int(v).unwrap_or_else(|expected| {
+            self.problems.push(
+                Diagnostic::error(
+                    "Invalid attribute value",
+                    format!("{path} must be {expected}."),
+                )
+                .at(AttributePath::parse_dotted(path)),
+            );
+            Field::Unknown
+        })
+    }
+
+    /// `model` when every whole number read well, else the problems.
+    pub fn finish<T>(self, model: T) -> Result<T, Diagnostics> {
+        if self.problems.is_empty() {
+            Ok(model)
+        } else {
+            Err(self.problems)
+        }
     }
 }
 
@@ -57,35 +98,43 @@ pub fn field_block<T>(v: &Value, read: impl FnOnce(&Value) -> T) -> Field<T> {
     }
 }
 
-/// The domain's view of a profile configuration or plan.
-pub fn profile_input(v: &Value) -> ProfileInput {
-    ProfileInput {
+/// The domain's view of a profile configuration or plan; an error when a whole-number
+/// attribute holds something else.
+pub fn profile_input(v: &Value) -> Result<ProfileInput, Diagnostics> {
+    let mut ints = Ints::default();
+    let input = ProfileInput {
         mount: field_string(v.attr("mount")),
         name: field_string(v.attr("name")),
-        executor_instances: field_int(v.attr("executor_instances")),
+        executor_instances: ints.read(v.attr("executor_instances"), "executor_instances"),
         executor_memory: field_string(v.attr("executor_memory")),
         executor_memory_overhead: field_string(v.attr("executor_memory_overhead")),
-        executor_cores: field_int(v.attr("executor_cores")),
+        executor_cores: ints.read(v.attr("executor_cores"), "executor_cores"),
         executor_request_cores: field_string(v.attr("executor_request_cores")),
         executor_limit_cores: field_string(v.attr("executor_limit_cores")),
-        shuffle_partitions: field_int(v.attr("shuffle_partitions")),
+        shuffle_partitions: ints.read(v.attr("shuffle_partitions"), "shuffle_partitions"),
         dynamic_allocation: field_block(v.attr("dynamic_allocation"), |b| {
             spark::DynamicAllocationInput {
                 enabled: field_bool(b.attr("enabled")),
-                min_executors: field_int(b.attr("min_executors")),
-                initial_executors: field_int(b.attr("initial_executors")),
-                max_executors: field_int(b.attr("max_executors")),
+                min_executors: ints
+                    .read(b.attr("min_executors"), "dynamic_allocation.min_executors"),
+                initial_executors: ints.read(
+                    b.attr("initial_executors"),
+                    "dynamic_allocation.initial_executors",
+                ),
+                max_executors: ints
+                    .read(b.attr("max_executors"), "dynamic_allocation.max_executors"),
             }
         }),
         speculation: field_bool(v.attr("speculation")),
         gpu: field_block(v.attr("gpu"), |b| spark::GpuInput {
-            amount: field_int(b.attr("amount")),
+            amount: ints.read(b.attr("amount"), "gpu.amount"),
             vendor: field_string(b.attr("vendor")),
         }),
         extra_conf: field_string_map(v.attr("extra_conf")),
         custom_metadata: field_string_map(v.attr("custom_metadata")),
-        max_versions: field_int(v.attr("max_versions")),
-    }
+        max_versions: ints.read(v.attr("max_versions"), "max_versions"),
+    };
+    ints.finish(input)
 }
 
 /// A domain path as a Terraform attribute path. Single nested blocks are objects in this
@@ -202,9 +251,12 @@ pub fn state_from_properties(base: &Value, properties: &BTreeMap<String, String>
     }
     state.set_attr("rendered", Value::String(rendered));
     state.set_attr("content_sha256", Value::String(sha256));
-    let recommended = crate::spark::resolve(&profile_input(&state)).map_or(Value::Null, |p| {
-        Value::int(p.recommended_shuffle_partitions())
-    });
+    let recommended = profile_input(&state)
+        .ok()
+        .and_then(|input| crate::spark::resolve(&input))
+        .map_or(Value::Null, |p| {
+            Value::int(p.recommended_shuffle_partitions())
+        });
     state.set_attr("recommended_shuffle_partitions", recommended);
     state
 }
@@ -277,6 +329,55 @@ mod tests {
                 .as_str()
                 .is_some_and(|r| r.starts_with("secret/spark/a@sha256:"))
         );
+    }
+
+    #[test]
+    fn bad_numbers_are_errors_at_their_path_never_unset() {
+        let config = Value::object([
+            (
+                "executor_instances",
+                Value::Number(crate::tf::Number::Float(2.5)),
+            ),
+            (
+                "executor_cores",
+                Value::Number(crate::tf::Number::Float(1e20)),
+            ),
+            (
+                "gpu",
+                Value::object([("amount", Value::Number(crate::tf::Number::Float(0.5)))]),
+            ),
+        ]);
+        let Err(problems) = profile_input(&config) else {
+            panic!("bad numbers decoded");
+        };
+        let found: Vec<(String, String)> = problems
+            .into_iter()
+            .map(|d| {
+                (
+                    d.attribute.map(|p| p.to_string()).unwrap_or_default(),
+                    d.detail,
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "executor_instances",
+                    "executor_instances must be a whole number, got 2.5."
+                ),
+                (
+                    "executor_cores",
+                    "executor_cores must be a whole number, got 100000000000000000000."
+                ),
+                ("gpu.amount", "gpu.amount must be a whole number, got 0.5."),
+            ]
+            .map(|(p, d)| (p.to_owned(), d.to_owned()))
+        );
+        assert_eq!(field_int(&Value::Null), Ok(Field::Unset));
+        assert_eq!(field_int(&Value::Unknown), Ok(Field::Unknown));
+        assert_eq!(field_int(&Value::int(3)), Ok(Field::Set(3)));
+        assert!(field_int(&Value::string("3")).is_err());
     }
 
     #[test]

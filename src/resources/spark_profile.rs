@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::profile_model::{attribute_path, profile_input};
-use super::{invalid_setting, remote_error};
+use super::profile_model::{Ints, attribute_path, profile_input};
+use super::{invalid_setting, remote_error, require_kv2_mount};
 use crate::clients::Clients;
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
     PlanRequest, ReadRequest, Resource, Schema, UpdateRequest,
 };
-use crate::spark;
+use crate::spark::{self, Field};
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 use crate::vault::{VaultClient, VaultError};
 
@@ -200,6 +200,8 @@ impl SparkProfile {
                 .attribute(
                     Attribute::bool("delete_all_versions")
                         .default(false)
+                        // Read only at destroy; Vault holds nothing of it.
+                        .client_side()
                         .description(
                             "On destroy, delete the secret's metadata and every version instead \
                              of soft-deleting the latest one.",
@@ -227,8 +229,12 @@ struct Content {
     recommended_shuffle_partitions: i64,
 }
 
-fn content_of(value: &Value) -> Option<Content> {
-    let profile = spark::resolve(&profile_input(value))?;
+/// The content `value` plans, `None` while an input is unknown; an error when a whole-number
+/// attribute holds something else.
+fn content_of(value: &Value) -> Result<Option<Content>, Diagnostics> {
+    let Some(profile) = spark::resolve(&profile_input(value)?) else {
+        return Ok(None);
+    };
     let properties = spark::render_properties(&profile);
     let rendered = spark::render_env_file(&properties);
     let sha256 = spark::content_sha256(&rendered);
@@ -236,13 +242,13 @@ fn content_of(value: &Value) -> Option<Content> {
         (Some(mount), Some(name)) => Some(spark::profile_ref(mount, name, &sha256)),
         _ => None,
     };
-    Some(Content {
+    Ok(Some(Content {
         reference,
         recommended_shuffle_partitions: profile.recommended_shuffle_partitions(),
         properties,
         rendered,
         sha256,
-    })
+    }))
 }
 
 /// Sets the computed attributes that follow from mount and name.
@@ -285,17 +291,35 @@ fn version_of(value: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-/// The metadata the configuration asks for, when it asks for any.
-fn desired_metadata(value: &Value) -> (Option<u64>, BTreeMap<String, String>) {
-    let max_versions = value
-        .attr("max_versions")
-        .as_i64()
-        .and_then(|v| u64::try_from(v).ok());
+/// The metadata the configuration asks for, when it asks for any; an error when
+/// `max_versions` is not a whole number Vault can take.
+fn desired_metadata(value: &Value) -> Result<(Option<u64>, BTreeMap<String, String>), Diagnostics> {
+    let mut ints = Ints::default();
+    let max_versions = ints.read(value.attr("max_versions"), "max_versions");
+    let max_versions = match ints.finish(max_versions)? {
+        Field::Set(n) => Some(u64::try_from(n).map_err(|_| {
+            invalid_setting(
+                AttributePath::attr("max_versions"),
+                format!("{n} is too small: it must be at least 0"),
+            )
+        })?),
+        Field::Unset | Field::Unknown => None,
+    };
     let custom = value
         .attr("custom_metadata")
         .as_string_map()
         .unwrap_or_default();
-    (max_versions, custom)
+    Ok((max_versions, custom))
+}
+
+/// Whether refreshing `current` needs the metadata endpoint on top of the data read.
+///
+/// The data read already returns the custom metadata; only `max_versions` lives on the
+/// metadata endpoint alone. So the second request is made when the profile manages
+/// `max_versions`, and on the first read after an import (no `version` yet), which must learn
+/// whatever is stored. Every other refresh is one request.
+fn needs_metadata_endpoint(current: &Value) -> bool {
+    !current.attr("max_versions").is_null() || current.attr("version").is_null()
 }
 
 fn write_error(err: VaultError, path: &str) -> Diagnostic {
@@ -330,7 +354,7 @@ impl SparkProfile {
         if !changed {
             return Ok(());
         }
-        let (max_versions, custom) = desired_metadata(planned);
+        let (max_versions, custom) = desired_metadata(planned)?;
         vault
             .write_metadata(mount, name, max_versions, &custom)
             .await
@@ -391,13 +415,14 @@ impl SparkProfile {
         let state = planned;
         let (mount, name) = location(&state)?;
         let path = format!("{mount}/{name}");
-        let content = content_of(&state).ok_or_else(|| {
+        let content = content_of(&state)?.ok_or_else(|| {
             Diagnostic::provider_bug(
                 "Unknown values at apply",
                 "the profile's settings are not all known.",
             )
         })?;
         let vault = self.vault().await?;
+        require_kv2_mount(&vault, &mount).await?;
         let cas = if prior.is_null() {
             match self
                 .creation(&vault, &mount, &name, &content.sha256)
@@ -468,7 +493,11 @@ impl Resource for SparkProfile {
     }
 
     fn validate_config(&self, config: &Value) -> Diagnostics {
-        spark::validate(&profile_input(config))
+        let input = match profile_input(config) {
+            Ok(input) => input,
+            Err(problems) => return problems,
+        };
+        spark::validate(&input)
             .into_iter()
             .map(|v| invalid_setting(attribute_path(&v.path), v.message))
             .collect()
@@ -477,7 +506,7 @@ impl Resource for SparkProfile {
     fn modify_plan(&self, req: PlanRequest<'_>) -> Result<Value, Diagnostics> {
         let mut planned = req.planned;
         set_identity(&mut planned);
-        let Some(content) = content_of(&planned) else {
+        let Some(content) = content_of(&planned)? else {
             return Ok(planned);
         };
         set_content(&mut planned, &content);
@@ -509,10 +538,16 @@ impl Resource for SparkProfile {
             tracing::info!(path = %path, "Spark profile is gone from Vault");
             return Ok(None);
         };
-        let meta = vault
-            .read_metadata_opt(&mount, &name)
-            .await
-            .map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?;
+        let stored_metadata = if needs_metadata_endpoint(&current) {
+            vault
+                .read_metadata_opt(&mount, &name)
+                .await
+                .map_err(|e| remote_error(&format!("Unable to read metadata of {path}"), &e))?
+                .map(|meta| (meta.max_versions, meta.custom_metadata))
+        } else {
+            // 0: "the mount's setting", which `apply_metadata` keeps as null in state.
+            Some((0, secret.custom_metadata.clone()))
+        };
         let mut state = current.clone();
         let rendered = spark::render_env_file(&secret.data);
         if current.attr("rendered").as_str() != Some(rendered.as_str()) {
@@ -520,12 +555,8 @@ impl Resource for SparkProfile {
             state = super::profile_model::state_from_properties(&current, &secret.data);
         }
         state.set_attr("version", Value::int(secret.version as i64));
-        if let Some(meta) = meta {
-            super::profile_model::apply_metadata(
-                &mut state,
-                meta.max_versions,
-                &meta.custom_metadata,
-            );
+        if let Some((max_versions, custom_metadata)) = stored_metadata {
+            super::profile_model::apply_metadata(&mut state, max_versions, &custom_metadata);
         }
         set_identity(&mut state);
         Ok(Some(state))

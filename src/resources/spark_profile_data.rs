@@ -81,6 +81,7 @@ impl DataSource for SparkProfileData {
         };
         let path = format!("{mount}/{name}");
         let vault = self.clients.vault().await?;
+        super::require_kv2_mount(&vault, mount).await?;
         let secret = vault
             .read_opt(mount, name)
             .await

@@ -72,9 +72,10 @@ const TYPED_KEYS: [&str; TYPED.len()] = {
 };
 
 /// Keys the `konoha_kyuubi_server` sets for its engines (master, cluster deploy mode, image,
-/// namespace, service accounts, upload path: Kyuubi's required Kubernetes settings). A profile
-/// that set them would fight the server.
-const SERVER_OWNED: [&str; 9] = [
+/// namespace, service accounts, upload path, pod templates: Kyuubi's required Kubernetes
+/// settings and the engines' pod security; and the driver label `restart_engines` finds a
+/// server's drivers by). A profile that set them would fight the server.
+const SERVER_OWNED: [&str; 12] = [
     "spark.master",
     "spark.submit.deployMode",
     "spark.kubernetes.container.image",
@@ -84,6 +85,10 @@ const SERVER_OWNED: [&str; 9] = [
     "spark.kubernetes.authenticate.driver.serviceAccountName",
     "spark.kubernetes.authenticate.executor.serviceAccountName",
     "spark.kubernetes.file.upload.path",
+    "spark.kubernetes.driver.label.konoha.io/kyuubi-server",
+    // The server's pod templates, which make its engines meet Pod Security `restricted`.
+    "spark.kubernetes.driver.podTemplateFile",
+    "spark.kubernetes.executor.podTemplateFile",
 ];
 
 /// Every key rendering can produce from a typed attribute; `extra_conf` may not repeat them.

@@ -213,6 +213,8 @@ mod tests {
             ("2.g", MemoryError::UnknownUnit(".g".into())),
             ("8192p", MemoryError::TooLarge),
             ("99999999999999999999b", MemoryError::TooLarge),
+            // Fits 64 bits as a number, overflows once multiplied by the unit (issue 6).
+            ("9999999999999999999g", MemoryError::TooLarge),
         ];
         for (text, error) in cases {
             assert_eq!(parse_memory(text).as_ref(), Err(error), "{text:?}");

@@ -11,6 +11,9 @@ pub mod path;
 pub mod types;
 pub mod value;
 
+#[cfg(test)]
+mod proptests;
+
 pub use diagnostics::{Diagnostic, Diagnostics, Severity, error_chain};
 pub use path::{AttributePath, PathStep};
 pub use types::Type;

@@ -15,6 +15,11 @@ use super::{CodecError, Number, PathStep, Type, Value};
 /// The extension type of an unknown value without refinements.
 const UNKNOWN_EXT: i8 = 0;
 
+/// The deepest nesting of arrays and maps read. Schemas nest a handful of levels; rmpv's own
+/// limit (1024) lets a hostile request overflow a 2 MiB thread stack in a debug build, and
+/// serde_json stops JSON at the same 128.
+const MAX_DEPTH: usize = 128;
+
 /// Decodes a `DynamicValue`'s msgpack bytes as a value of type `ty`. Empty bytes are null, as
 /// Terraform sends for an absent object.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
@@ -22,7 +27,8 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
         return Ok(Value::Null);
     }
     let mut rest = bytes;
-    let raw = rmpv::decode::read_value(&mut rest).map_err(|e| malformed(e.to_string()))?;
+    let raw = rmpv::decode::read_value_with_max_depth(&mut rest, MAX_DEPTH)
+        .map_err(|e| malformed(e.to_string()))?;
     let trailing = rest.len();
     if trailing > 0 {
         return Err(malformed(format!("{trailing} stray bytes after the value")));

@@ -13,6 +13,7 @@ use vaultrs::client::{Client as _, VaultClientSettings};
 use vaultrs::error::ClientError;
 
 use super::error::{Failure, classify};
+use super::mounts::MountCache;
 use super::{Secret, VaultError, VaultSettings};
 
 /// A connected, authenticated Vault client. Cheap to clone: clones share one HTTP connection
@@ -27,6 +28,8 @@ struct Inner {
     address: String,
     namespace: Option<String>,
     timeout: Duration,
+    /// What each mount used so far is, asked once.
+    mounts: MountCache,
 }
 
 impl fmt::Debug for VaultClient {
@@ -94,6 +97,7 @@ impl VaultClient {
             address: settings.address.clone(),
             namespace: settings.namespace.clone(),
             timeout: settings.request_timeout,
+            mounts: MountCache::default(),
         };
         if let Some(approle) = &settings.approle {
             let login_path = format!("auth/{}/login", approle.mount);
@@ -135,6 +139,11 @@ impl VaultClient {
     /// The `vaultrs` client, for the KV v2 calls.
     pub(super) fn api(&self) -> &vaultrs::client::VaultClient {
         &self.inner.api
+    }
+
+    /// The mount lookups made so far.
+    pub(super) fn mounts(&self) -> &MountCache {
+        &self.inner.mounts
     }
 
     /// Maps a failed call: transport failures and 403 become the shared variants, everything

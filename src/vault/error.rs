@@ -183,6 +183,23 @@ pub enum VaultError {
         #[source]
         source: Box<ClientError>,
     },
+    /// Asking Vault what is mounted at a profile's mount failed.
+    #[error("looking up the mount {mount:?}{}", server_said(source))]
+    MountLookup {
+        /// The mount path.
+        mount: String,
+        /// What `vaultrs` reported.
+        #[source]
+        source: Box<ClientError>,
+    },
+    /// The mount is not a KV version 2 secrets engine, so nothing was read or written there.
+    #[error("the mount {mount:?} is {found}; Spark profiles need a KV version 2 secrets engine")]
+    NotKv2 {
+        /// The mount path.
+        mount: String,
+        /// What Vault has there.
+        found: super::MountKind,
+    },
     /// Deleting the metadata and all versions failed.
     #[error("deleting all versions of secret {path}{}", server_said(source))]
     DeleteAll {
@@ -208,7 +225,8 @@ impl VaultError {
             | Self::Write { source, .. }
             | Self::WriteMetadata { source, .. }
             | Self::DeleteLatest { source, .. }
-            | Self::DeleteAll { source, .. } => status_of(source),
+            | Self::DeleteAll { source, .. }
+            | Self::MountLookup { source, .. } => status_of(source),
             Self::CasMismatch { .. } => Some(400),
             Self::InvalidAddress { .. }
             | Self::InvalidCaCertPath { .. }
@@ -216,7 +234,8 @@ impl VaultError {
             | Self::InvalidHeaderValue { .. }
             | Self::InvalidPath { .. }
             | Self::CasOutOfRange { .. }
-            | Self::MalformedData { .. } => None,
+            | Self::MalformedData { .. }
+            | Self::NotKv2 { .. } => None,
         }
     }
 

@@ -25,6 +25,9 @@ pub struct SecretVersion {
     pub data: BTreeMap<String, String>,
     /// The KV version number of this data.
     pub version: u64,
+    /// The secret's user-defined metadata, which Vault returns with the data: a reader that
+    /// needs nothing else from the metadata endpoint can skip that second request.
+    pub custom_metadata: BTreeMap<String, String>,
 }
 
 /// A secret's metadata: the part of KV v2 that is not versioned.
@@ -86,6 +89,11 @@ impl VaultClient {
         Ok(Some(SecretVersion {
             data,
             version: metadata.version,
+            custom_metadata: metadata
+                .custom_metadata
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
         }))
     }
 

@@ -5,15 +5,18 @@
 //! `VAULT_*` environment variables into [`VaultSettings`] is the provider's job, and turning a
 //! [`VaultError`] into a diagnostic is the resources' job. Left out on purpose: KV v1, token
 //! renewal (a provider process lives for one Terraform command), and auth methods other than a
-//! token or AppRole.
+//! token or AppRole. A KV v1 mount, or any other engine, is refused by [`mounts`] before use.
 //!
 //! - [`client`]: [`VaultClient::connect`] and the mapping from settings to `vaultrs`;
 //! - [`kv2`]: the KV v2 operations, as methods on [`VaultClient`];
+//! - [`mounts`]: the check that a mount is KV v2 ([`MountKind`] says what it is), cached per
+//!   client;
 //! - [`error`]: [`VaultError`] and the classification of HTTP failures.
 
 pub mod client;
 pub mod error;
 pub mod kv2;
+pub mod mounts;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -30,6 +33,34 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_APPROLE_MOUNT: &str = "approle";
 
 pub use crate::secret::Secret;
+
+/// What Vault has mounted at a path, as far as this token can see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKind {
+    /// The KV secrets engine, version 2: what profiles need.
+    Kv2,
+    /// The KV secrets engine, version 1: no versions, no metadata, no check-and-set.
+    Kv1,
+    /// Another secrets engine, by its type (e.g. `transit`).
+    Other(String),
+    /// Nothing this token can reach: no mount, or no policy grants access under it.
+    Unreachable,
+}
+
+impl fmt::Display for MountKind {
+    /// Completes "the mount … is …".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MountKind::Kv2 => f.write_str("a KV version 2 secrets engine"),
+            MountKind::Kv1 => f.write_str("a KV version 1 secrets engine"),
+            MountKind::Other(engine) => write!(f, "a {engine:?} secrets engine, not KV"),
+            MountKind::Unreachable => f.write_str(
+                "not a mount this token can reach (there is no such mount, or no policy grants \
+                 access under it)",
+            ),
+        }
+    }
+}
 
 /// AppRole credentials, exchanged for a token when the client connects.
 #[derive(Clone, PartialEq, Eq)]

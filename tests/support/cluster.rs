@@ -209,6 +209,19 @@ impl Cluster {
         }
     }
 
+    /// On the double, accepts only `token` from now on and returns the API server's URL, for a
+    /// provider configured with `host` and `token`; `None` on a real cluster, whose tokens are
+    /// its own.
+    pub fn use_bearer_token(&self, token: &str) -> Option<String> {
+        match self {
+            Cluster::Double(d) => {
+                d.set_token(token);
+                Some(d.url())
+            }
+            Cluster::Real(_) => None,
+        }
+    }
+
     /// Empties the request log (nothing to do on a real cluster).
     pub fn clear_requests(&self) {
         if let Cluster::Double(d) = self {

@@ -11,6 +11,8 @@
 //! - [`openbao`]: starts and stops a throwaway OpenBao dev server for Vault-backed tests.
 //! - [`fault_proxy`]: a proxy in front of OpenBao that fails chosen requests on cue.
 //! - [`provider`]: serves the provider inside the test process for `TF_REATTACH_PROVIDERS`.
+//! - [`release`]: packages the cargo-built binary with `scripts/release.sh` and checks the
+//!   files; [`registry`] serves them over Terraform's provider registry protocol on loopback.
 //!
 //! Nothing here skips a test. A missing `terraform` or `bao` binary is a panic that says what
 //! to install, because `make test` provides both.
@@ -29,4 +31,6 @@ pub mod fault_proxy;
 pub mod kube_double;
 pub mod openbao;
 pub mod provider;
+pub mod registry;
+pub mod release;
 pub mod terraform;

@@ -29,6 +29,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(25);
 const START_ATTEMPTS: usize = 5;
 /// Per-request socket timeout of the raw client.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// The audit log in the server's directory: one JSON line per request and per response.
+const AUDIT_LOG: &str = "audit.log";
 
 /// One running OpenBao dev server.
 pub(crate) struct OpenBao {
@@ -50,6 +52,17 @@ pub(crate) struct Response {
     pub(crate) status: u16,
     /// Parsed JSON body.
     pub(crate) body: Value,
+}
+
+/// One request as the server's audit log recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AuditedRequest {
+    /// `read`, `update`, `delete`, `list`, …
+    pub(crate) operation: String,
+    /// The API path without `/v1/`, e.g. `secret/data/spark/a`.
+    pub(crate) path: String,
+    /// The client's source port: requests sharing one came over one connection.
+    pub(crate) remote_port: u64,
 }
 
 /// One version of a secret as the metadata endpoint describes it.
@@ -82,10 +95,22 @@ impl OpenBao {
             let port = free_port();
             let token = random_token();
             let log = std::fs::File::create(dir.path().join("bao.log")).expect("bao.log");
+            // OpenBao enables audit devices from configuration only; one file device per
+            // server lets a test count the requests the code under test made.
+            let audit_config = dir.path().join("audit.hcl");
+            std::fs::write(
+                &audit_config,
+                format!(
+                    "audit \"file\" \"requests\" {{\n  options {{\n    file_path = {:?}\n  }}\n}}\n",
+                    dir.path().join(AUDIT_LOG).display().to_string()
+                ),
+            )
+            .expect("audit.hcl");
             let mut command = Command::new(&bin);
             command
                 .arg("server")
                 .arg("-dev")
+                .arg(format!("-config={}", audit_config.display()))
                 .arg(format!("-dev-root-token-id={token}"))
                 .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
                 .arg("-dev-no-store-token")
@@ -158,6 +183,24 @@ impl OpenBao {
     /// The server's log so far, for failure messages.
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("bao.log")).unwrap_or_default()
+    }
+
+    /// Every request the server has received so far, oldest first, from its audit log
+    /// (written before the request is handled, so nothing answered is missing).
+    pub(crate) fn audited_requests(&self) -> Vec<AuditedRequest> {
+        let text = std::fs::read_to_string(self.dir.path().join(AUDIT_LOG)).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|entry| entry["type"] == "request")
+            .map(|entry| {
+                let request = &entry["request"];
+                AuditedRequest {
+                    operation: request["operation"].as_str().unwrap_or_default().to_owned(),
+                    path: request["path"].as_str().unwrap_or_default().to_owned(),
+                    remote_port: request["remote_port"].as_u64().unwrap_or_default(),
+                }
+            })
+            .collect()
     }
 
     /// The CA certificate (PEM) of a [`OpenBao::start_tls`] server.

@@ -8,8 +8,9 @@
 //!
 //! Every command runs with `CHECKPOINT_DISABLE=1`, `TF_IN_AUTOMATION=1`, `TF_INPUT=0` and a
 //! generated `TF_CLI_CONFIG_FILE` (see [`ProviderHookup::cli_config`]). `terraform init` is
-//! never run. Set `TF_ACC_TERRAFORM_PATH` to pick the binary and `TF_ACC_PERSIST_WORKING_DIR`
-//! to keep working dirs for a post-mortem.
+//! not run, except by tests of installation itself (`ProviderHookup::Installed`). Set
+//! `TF_ACC_TERRAFORM_PATH` to pick the binary and `TF_ACC_PERSIST_WORKING_DIR` to keep working
+//! dirs for a post-mortem.
 //!
 //! Left out: `TF_ACC` gating (nothing is skipped), external providers (there is no registry
 //! access), `taint` and `destroy` steps, and config variables (format them into the HCL).
@@ -33,6 +34,6 @@ pub use json::{
 pub use step::{ExpectError, Step};
 #[allow(unused_imports)]
 pub use workdir::{
-    COMMAND_TIMEOUT, MISSING_TERRAFORM, PROVIDER_SOURCE, ProviderHookup, Workdir, locate_terraform,
-    terraform_bin,
+    COMMAND_TIMEOUT, MISSING_TERRAFORM, PROVIDER_SOURCE, ProviderHookup, Workdir, hcl_escape,
+    locate_terraform, terraform_bin,
 };

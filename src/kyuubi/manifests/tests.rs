@@ -38,6 +38,9 @@ fn secret_server() -> ServerInput {
             file_upload_path: set("s3a://bucket/uploads"),
             idle_timeout: set("PT10M"),
             initialize_timeout: Field::Unset,
+            run_as_user: Field::Unset,
+            run_as_group: Field::Unset,
+            fs_group: Field::Unset,
         }),
         metrics: Field::Set(MetricsInput {
             enabled: Field::Set(true),

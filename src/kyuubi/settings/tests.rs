@@ -8,11 +8,15 @@ pub(crate) fn set(text: &str) -> Field<String> {
     Field::Set(text.to_owned())
 }
 
-/// The smallest valid input: name, image, profile and a Vault role.
+/// The smallest valid input: name, image, profile, a Vault role and the engine image.
 pub(crate) fn minimal() -> ServerInput {
     ServerInput {
         name: set("kyuubi-dbt"),
         image: set("apache/kyuubi:1.10.2-spark"),
+        engine: Field::Set(EngineInput {
+            image: set("apache/spark:3.5.3"),
+            ..EngineInput::default()
+        }),
         spark_profile: Field::Set(format!("secret/team/etl@sha256:{SHA}")),
         vault_agent: Field::Set(VaultAgentInput {
             role: set("kyuubi"),
@@ -49,10 +53,11 @@ fn defaults_fill_every_setting() {
         engine: Engine {
             namespace: "kyuubi".into(),
             service_account: "kyuubi-dbt-spark".into(),
-            image: None,
+            image: "apache/spark:3.5.3".into(),
             file_upload_path: None,
             idle_timeout: None,
             initialize_timeout: None,
+            identity: ENGINE_IDENTITY,
         },
         metrics: Metrics {
             enabled: true,
@@ -61,6 +66,7 @@ fn defaults_fill_every_setting() {
         kyuubi_conf: BTreeMap::new(),
         ha: None,
         resources: Resources::default(),
+        identity: SERVER_IDENTITY,
         labels: BTreeMap::new(),
         restart_engines: false,
         wait_for_rollout: true,
@@ -111,6 +117,13 @@ fn unknown_or_missing_values_stop_resolution() {
             "port unknown",
             ServerInput {
                 rest_port: Field::Unknown,
+                ..minimal()
+            },
+        ),
+        (
+            "engine image unset",
+            ServerInput {
+                engine: Field::Unset,
                 ..minimal()
             },
         ),

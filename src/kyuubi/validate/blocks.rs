@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::{PathSegment, Violation, nested, required};
-use crate::kyuubi::constants::{PROVIDER_KYUUBI_KEYS, PROVIDER_LABELS};
+use crate::kyuubi::constants::{PROVIDER_KEY_PREFIX, PROVIDER_KYUUBI_KEYS, PROVIDER_LABELS};
 use crate::kyuubi::settings::{Field, ServerInput};
 use crate::kyuubi::syntax::{label_key_problem, label_value_problem, parse_quantity_nanos};
 
@@ -194,6 +194,14 @@ fn check_label_map(labels: &BTreeMap<String, Field<String>>, out: &mut Vec<Viola
                 format!(
                     "{key:?} is set by the provider on every object (with {}); choose another key",
                     PROVIDER_LABELS.join(", ")
+                ),
+            ));
+        } else if key.starts_with(PROVIDER_KEY_PREFIX) {
+            out.push(Violation::new(
+                path(),
+                format!(
+                    "{key:?} has the prefix {PROVIDER_KEY_PREFIX:?}, which is the provider's (its \
+                     labels find this server's pods and Spark drivers); choose another prefix"
                 ),
             ));
         } else if let Some(problem) = label_key_problem(key) {

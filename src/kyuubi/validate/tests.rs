@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::kyuubi::settings::tests::{SHA, minimal, set};
 use crate::kyuubi::settings::{
-    EngineInput, HaInput, MetricsInput, ResourcesInput, VaultAgentInput,
+    EngineInput, HaInput, MetricsInput, PodSecurityInput, ResourcesInput, VaultAgentInput,
 };
 
 fn violations(input: &ServerInput) -> Vec<String> {
@@ -49,6 +49,7 @@ fn minimal_and_unknown_inputs_are_valid() {
         kyuubi_conf: Field::Unknown,
         ha: Field::Unknown,
         resources: Field::Unknown,
+        pod_security_context: Field::Unknown,
         labels: Field::Unknown,
         restart_engines: Field::Unknown,
         wait_for_rollout: Field::Unknown,
@@ -79,6 +80,9 @@ fn a_full_valid_input_passes() {
             file_upload_path: set("s3a://bucket/uploads"),
             idle_timeout: set("PT30M"),
             initialize_timeout: set("PT3M"),
+            run_as_user: Field::Unset,
+            run_as_group: Field::Unset,
+            fs_group: Field::Unset,
         }),
         metrics: Field::Set(MetricsInput {
             enabled: Field::Set(true),
@@ -143,6 +147,13 @@ fn names_and_image() {
             vec![
                 "namespace: \"Data\" may contain only lowercase letters, digits and '-': a namespace is a DNS-1123 label",
             ],
+        ),
+        (
+            ServerInput {
+                image: set(""),
+                ..minimal()
+            },
+            vec!["image: \"\" is empty"],
         ),
         (
             ServerInput {
@@ -235,6 +246,15 @@ fn replicas_and_ha() {
             },
             vec![
                 "ha.addresses: \"zk-0:2181,,zk-1:2181\" is not a comma-separated list of endpoints without spaces, e.g. \"zk-0:2181,zk-1:2181\"",
+            ],
+        ),
+        (
+            ServerInput {
+                ha: ha(set(""), Field::Unset),
+                ..minimal()
+            },
+            vec![
+                "ha.addresses: \"\" is not a comma-separated list of endpoints without spaces, e.g. \"zk-0:2181,zk-1:2181\"",
             ],
         ),
         (
@@ -432,6 +452,10 @@ fn profile_ref_and_delivery() {
 
 #[test]
 fn engine() {
+    let base = || EngineInput {
+        image: set("apache/spark:3.5.3"),
+        ..EngineInput::default()
+    };
     let engine = |e: EngineInput| ServerInput {
         engine: Field::Set(e),
         ..minimal()
@@ -439,7 +463,7 @@ fn engine() {
     let same_account = ServerInput {
         engine: Field::Set(EngineInput {
             service_account: set("kyuubi-dbt"),
-            ..EngineInput::default()
+            ..base()
         }),
         ..minimal()
     };
@@ -454,7 +478,7 @@ fn engine() {
         engine: Field::Set(EngineInput {
             namespace: set("spark"),
             service_account: set("kyuubi-dbt"),
-            ..EngineInput::default()
+            ..base()
         }),
         ..minimal()
     };
@@ -463,7 +487,7 @@ fn engine() {
         (
             engine(EngineInput {
                 namespace: set("spark_jobs"),
-                ..EngineInput::default()
+                ..base()
             }),
             vec![
                 "engine.namespace: \"spark_jobs\" may contain only lowercase letters, digits and '-': a namespace is a DNS-1123 label",
@@ -472,7 +496,7 @@ fn engine() {
         (
             engine(EngineInput {
                 service_account: set("Spark"),
-                ..EngineInput::default()
+                ..base()
             }),
             vec![
                 "engine.service_account: \"Spark\" is not a DNS subdomain: each dot-separated part may contain only lowercase letters, digits and '-': a ServiceAccount name is a DNS-1123 subdomain",
@@ -482,7 +506,7 @@ fn engine() {
             engine(EngineInput {
                 image: set(""),
                 file_upload_path: set("s3a://b/x\ny"),
-                ..EngineInput::default()
+                ..base()
             }),
             vec![
                 "engine.image: \"\" is empty",
@@ -493,12 +517,47 @@ fn engine() {
             engine(EngineInput {
                 idle_timeout: set("30m"),
                 initialize_timeout: set("PT3"),
-                ..EngineInput::default()
+                ..base()
             }),
             vec![
                 "engine.idle_timeout: \"30m\" is not an ISO-8601 duration like \"PT30M\", \"PT1H\", \"PT45S\" or \"P1DT12H\" (upper case, no sign)",
                 "engine.initialize_timeout: \"PT3\" is not an ISO-8601 duration like \"PT30M\", \"PT1H\", \"PT45S\" or \"P1DT12H\" (upper case, no sign)",
             ],
+        ),
+    ]);
+}
+
+#[test]
+fn an_engine_image_is_required() {
+    let hint = "is required: the Spark image drivers and executors run, e.g. \"apache/spark:3.5.3\": Spark on Kubernetes starts no engine without one";
+    let expected = format!("engine.image: {hint}");
+    check(vec![
+        (
+            ServerInput {
+                engine: Field::Unset,
+                ..minimal()
+            },
+            vec![expected.as_str()],
+        ),
+        (
+            ServerInput {
+                engine: Field::Set(EngineInput {
+                    idle_timeout: set("PT30M"),
+                    ..EngineInput::default()
+                }),
+                ..minimal()
+            },
+            vec![expected.as_str()],
+        ),
+        (
+            ServerInput {
+                engine: Field::Set(EngineInput {
+                    image: Field::Unknown,
+                    ..EngineInput::default()
+                }),
+                ..minimal()
+            },
+            vec![],
         ),
     ]);
 }
@@ -615,6 +674,20 @@ fn labels() {
             ],
         ),
         (
+            labels(&[("konoha.io/kyuubi-server", "other")]),
+            vec![
+                "labels[\"konoha.io/kyuubi-server\"]: \"konoha.io/kyuubi-server\" has the prefix \"konoha.io/\", which is the provider's (its labels find this server's pods and Spark drivers); choose another prefix",
+            ],
+        ),
+        (
+            labels(&[("-team", "a"), ("Example.com/tier", "a"), ("a/b/c", "a")]),
+            vec![
+                "labels[\"-team\"]: \"-team\" is not a label key: it has a name that must start and end with a letter or digit",
+                "labels[\"Example.com/tier\"]: \"Example.com/tier\" is not a label key: it has a prefix that is not a DNS subdomain: each dot-separated part may contain only lowercase letters, digits and '-'",
+                "labels[\"a/b/c\"]: \"a/b/c\" is not a label key: it has a prefix that is not a DNS subdomain: each dot-separated part may contain only lowercase letters, digits and '-'",
+            ],
+        ),
+        (
             labels(&[("team name", "a b")]),
             vec![
                 "labels[\"team name\"]: \"team name\" is not a label key: it has a name that may contain only letters, digits, '-', '_' and '.'",
@@ -644,4 +717,45 @@ fn paths_print_like_terraform() {
         "m",
     );
     assert_eq!(violation.to_string(), "engine.image: m");
+}
+
+#[test]
+fn pod_ids_are_non_root_32_bit_numbers() {
+    let server = |user: i64, group: i64, fs_group: i64| ServerInput {
+        pod_security_context: Field::Set(PodSecurityInput {
+            run_as_user: Field::Set(user),
+            run_as_group: Field::Set(group),
+            fs_group: Field::Set(fs_group),
+        }),
+        ..minimal()
+    };
+    let engine = |user: i64| ServerInput {
+        engine: Field::Set(EngineInput {
+            image: set("apache/spark:3.5.3"),
+            run_as_user: Field::Set(user),
+            ..EngineInput::default()
+        }),
+        ..minimal()
+    };
+    check(vec![
+        (server(1000, 0, 1000), vec![]),
+        (
+            server(0, -1, 1 << 31),
+            vec![
+                "pod_security_context.run_as_user: 0 is root, which Pod Security \"restricted\" refuses: use the image's non-root user",
+                "pod_security_context.run_as_group: -1 is not an id from 0 to 2147483647",
+                "pod_security_context.fs_group: 2147483648 is not an id from 0 to 2147483647",
+            ],
+        ),
+        (
+            engine(0),
+            vec![
+                "engine.run_as_user: 0 is root, which Pod Security \"restricted\" refuses: use the image's non-root user",
+            ],
+        ),
+        (
+            engine(-5),
+            vec!["engine.run_as_user: -5 is not an id from 1 to 2147483647"],
+        ),
+    ]);
 }

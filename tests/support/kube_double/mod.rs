@@ -52,6 +52,8 @@ pub(crate) struct State {
     store: Store,
     controller: controller::Controller,
     log: Vec<(String, String)>,
+    /// The bearer token accepted: [`TOKEN`] unless a test chose another.
+    token: String,
     faults: faults::Faults,
 }
 
@@ -94,6 +96,7 @@ fn new_state() -> Arc<Mutex<State>> {
         store: Store::new(),
         controller: controller::Controller::default(),
         log: Vec::new(),
+        token: TOKEN.to_owned(),
         faults: faults::Faults::default(),
     }))
 }
@@ -333,6 +336,12 @@ impl KubeDouble {
     /// Empties the request log.
     pub(crate) fn clear_requests(&self) {
         lock(&self.state).log.clear();
+    }
+
+    /// Accepts `token` as the bearer token from now on, instead of [`TOKEN`] (which the written
+    /// kubeconfig carries), for a test that needs a token nobody else knows.
+    pub(crate) fn set_token(&self, token: &str) {
+        lock(&self.state).token = token.to_owned();
     }
 
     /// Makes the requests `fault` matches fail (see [`faults`]), after the faults already set.

@@ -4,7 +4,7 @@
 //! Leaves out TLS (clients reach the double over plain `http://`) and HTTP/2.
 
 use super::api::{self, Request as ApiRequest};
-use super::{State, TOKEN, lock};
+use super::{State, lock};
 use super::{faults, status};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -93,7 +93,7 @@ async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<
             injected = None;
         }
         // No token means anonymous access, which the double allows; a wrong one is refused.
-        let expected = format!("Bearer {TOKEN}");
+        let expected = format!("Bearer {}", guard.token);
         if let Some(answer) = injected {
             match answer {
                 faults::Answer::Hang | faults::Answer::HandleThenHang => None,

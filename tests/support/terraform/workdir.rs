@@ -2,8 +2,9 @@
 //! temp dir.
 //!
 //! Left out: step semantics (`case.rs`) and reading the JSON terraform prints (`json.rs`).
-//! `terraform init` is never run: dev_overrides, reattached providers and the built-in
-//! `terraform_data` all work without it, and init would try to reach the registry.
+//! `terraform init` is not needed: dev_overrides, reattached providers and the built-in
+//! `terraform_data` all work without it, and init would try to reach the registry. Only a test
+//! of installation itself (`ProviderHookup::Installed`) runs it.
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -52,6 +53,12 @@ pub enum ProviderHookup {
         /// The exact `TF_REATTACH_PROVIDERS` value.
         env: String,
     },
+    /// No shortcut: the test runs `terraform init`, which installs the provider from where
+    /// `cli_config` says (a filesystem mirror, a registry), as it does for users.
+    Installed {
+        /// The whole CLI configuration file.
+        cli_config: String,
+    },
 }
 
 impl ProviderHookup {
@@ -83,12 +90,13 @@ impl ProviderHookup {
                     hcl_escape(&dir.to_string_lossy())
                 )
             }
+            ProviderHookup::Installed { cli_config } => cli_config.clone(),
         }
     }
 }
 
 /// Escapes a string for a quoted HCL literal in the CLI config.
-fn hcl_escape(text: &str) -> String {
+pub fn hcl_escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
 }
 

@@ -1,0 +1,338 @@
+//! Acceptance tests of input refusal (issue 6, "Inputs"): the real `terraform` CLI, a real
+//! OpenBao, and the provider served in this process. A bad value stops `terraform validate` at
+//! the attribute it is in, and nothing reaches Vault.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::openbao::OpenBao;
+use support::provider::InProcessProvider;
+use support::terraform::Workdir;
+
+const IMAGE: &str = "apache/kyuubi:1.10.2-spark";
+
+/// The provider block for `bao`.
+fn providers(bao: &OpenBao) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    konoha = {{ source = "konoha/konoha" }}
+  }}
+}}
+
+provider "konoha" {{
+  vault {{
+    address = "{addr}"
+    token   = "{token}"
+  }}
+}}
+"#,
+        addr = bao.addr,
+        token = bao.token,
+    )
+}
+
+/// A profile `p` at `<mount>/<name>` with extra lines `body`.
+fn profile(mount: &str, name: &str, body: &str) -> String {
+    format!(
+        r#"
+resource "konoha_spark_profile" "p" {{
+  mount = "{mount}"
+  name  = "{name}"
+{body}
+}}
+"#
+    )
+}
+
+/// A Kyuubi server using profile `p`, with extra lines `body`.
+fn server(body: &str) -> String {
+    server_with_image(IMAGE, body)
+}
+
+/// [`server`] with another image.
+fn server_with_image(image: &str, body: &str) -> String {
+    format!(
+        r#"
+resource "konoha_kyuubi_server" "s" {{
+  name          = "kyuubi-dbt"
+  image         = "{image}"
+  spark_profile = konoha_spark_profile.p.ref
+  vault_agent {{
+    role = "kyuubi"
+  }}
+{body}
+}}
+"#
+    )
+}
+
+/// The profile data source for `<mount>/<name>`.
+fn profile_data(mount: &str, name: &str) -> String {
+    format!(
+        r#"
+data "konoha_spark_profile" "d" {{
+  mount = "{mount}"
+  name  = "{name}"
+}}
+"#
+    )
+}
+
+/// The configuration of a validation case: provider, profile `p` at `secret/<name>` with
+/// extra lines `profile`, and a server with extra lines `server` when given.
+fn config(bao: &OpenBao, name: &str, profile_body: &str, server_body: Option<&str>) -> String {
+    let server = server_body.map_or(String::new(), server);
+    format!(
+        "{}{}{server}",
+        providers(bao),
+        profile("secret", name, profile_body)
+    )
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Runs `terraform validate` on each configuration and returns a report of every one that
+/// passed, or failed without `expected` in the output. A domain rule's message does not repeat
+/// the path, so its cases expect Terraform's source line of the attribute (`image = ""`) right
+/// before the message.
+fn refused_at_validate(work: &Workdir, cases: &[(String, &str)]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (hcl, expected) in cases {
+        work.set_config(hcl).unwrap();
+        let out = work.terraform(["validate", "-no-color"]);
+        let text = format!("{}{}", out.stdout, out.stderr);
+        // Terraform wraps long details; compare with the line breaks undone.
+        if out.success() || !text.contains("Error:") || !one_line(&text).contains(expected) {
+            failures.push(format!("--- wanted {expected:?}\n{hcl}\n{text}"));
+        }
+    }
+    failures
+}
+
+/// Every whole-number attribute refuses a fraction, a number too large for it and a value out
+/// of its range, naming the attribute, instead of reading it as "not set" (which planned the
+/// default and then showed "No changes" forever).
+#[test]
+fn whole_number_attributes_refuse_fractions_and_out_of_range_values() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup()).unwrap();
+    let name = "spark/numbers";
+    let cases: [(&str, Option<&str>, &str); 11] = [
+        (
+            "  executor_instances = 2.5",
+            None,
+            "executor_instances must be a whole number, got 2.5.",
+        ),
+        (
+            "  executor_instances = 1e20",
+            None,
+            "executor_instances must be a whole number from -2147483648 to 2147483647, got \
+             100000000000000000000.",
+        ),
+        (
+            "  shuffle_partitions = 2147483648",
+            None,
+            "shuffle_partitions must be a whole number from -2147483648 to 2147483647, got \
+             2147483648.",
+        ),
+        (
+            "  executor_cores = 0.5",
+            None,
+            "executor_cores must be a whole number, got 0.5.",
+        ),
+        (
+            "  max_versions = 1.5",
+            None,
+            "max_versions must be a whole number, got 1.5.",
+        ),
+        (
+            "  dynamic_allocation {\n    enabled = true\n    max_executors = 2.5\n  }",
+            None,
+            "dynamic_allocation.max_executors must be a whole number, got 2.5.",
+        ),
+        (
+            "  gpu {\n    amount = 1.5\n  }",
+            None,
+            "gpu.amount must be a whole number, got 1.5.",
+        ),
+        (
+            "",
+            Some("  rest_port = 10099.5"),
+            "rest_port must be a whole number, got 10099.5.",
+        ),
+        (
+            "",
+            Some("  metrics {\n    port = 70000\n  }"),
+            "metrics.port must be a whole number from 1 to 65535, got 70000.",
+        ),
+        (
+            "",
+            Some("  replicas = 1.5"),
+            "replicas must be a whole number, got 1.5.",
+        ),
+        (
+            "",
+            Some("  progress_deadline_seconds = 0"),
+            "progress_deadline_seconds must be a whole number from 1 to 2147483647, got 0.",
+        ),
+    ];
+    let cases: Vec<(String, &str)> = cases
+        .iter()
+        .map(|(profile, server, expected)| (config(&bao, name, profile, *server), *expected))
+        .collect();
+    let failures = refused_at_validate(&work, &cases);
+    assert!(
+        failures.is_empty(),
+        "accepted or refused without naming the attribute:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        bao.kv_metadata("secret", name).is_none(),
+        "validate wrote to Vault"
+    );
+}
+
+/// The other refusals of issue 6 reach `terraform validate` at their attribute: memory sizes
+/// that overflow, GPU vendors that are not lowercase domains, labels the provider owns or
+/// Kubernetes would refuse, an empty image, empty `ha.addresses`, a bad `engine.namespace`.
+#[test]
+fn other_bad_inputs_are_refused_at_validate() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup()).unwrap();
+    let name = "spark/inputs";
+    let with_server = |body: &str| config(&bao, name, "", Some(body));
+    let cases: Vec<(String, &str)> = vec![
+        (
+            config(
+                &bao,
+                name,
+                "  executor_memory = \"9999999999999999999g\"",
+                None,
+            ),
+            "executor_memory = \"9999999999999999999g\" \"9999999999999999999g\" is not a Spark \
+             memory size: it is larger than Spark can count",
+        ),
+        (
+            config(
+                &bao,
+                name,
+                "  gpu {\n    amount = 1\n    vendor = \"NVIDIA.com\"\n  }",
+                None,
+            ),
+            "\"NVIDIA.com\" is not a vendor domain",
+        ),
+        (
+            with_server("  labels = { \"app.kubernetes.io/instance\" = \"other\" }"),
+            "\"app.kubernetes.io/instance\" is set by the provider on every object",
+        ),
+        (
+            with_server("  labels = { \"konoha.io/kyuubi-server\" = \"other\" }"),
+            "\"konoha.io/kyuubi-server\" has the prefix \"konoha.io/\", which is the provider's",
+        ),
+        (
+            with_server("  labels = { \"Example.com/tier\" = \"gold\" }"),
+            "\"Example.com/tier\" is not a label key",
+        ),
+        (
+            format!(
+                "{}{}{}",
+                providers(&bao),
+                profile("secret", name, ""),
+                server_with_image("", "")
+            ),
+            "image = \"\" \"\" is empty",
+        ),
+        (
+            with_server("  ha {\n    addresses = \"\"\n  }"),
+            "addresses = \"\" \"\" is not a comma-separated list of endpoints",
+        ),
+        (
+            with_server("  engine {\n    namespace = \"Spark_Jobs\"\n  }"),
+            "namespace = \"Spark_Jobs\" \"Spark_Jobs\" may contain only lowercase letters, \
+             digits and '-': a namespace is a DNS-1123 label",
+        ),
+    ];
+    let failures = refused_at_validate(&work, &cases);
+    assert!(
+        failures.is_empty(),
+        "accepted or refused without naming the attribute:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        bao.kv_metadata("secret", name).is_none(),
+        "validate wrote to Vault"
+    );
+}
+
+/// A profile whose mount is not KV v2 — KV v1, another engine, no mount — is refused before
+/// anything is written, by apply and by the data source, with an error naming the mount and
+/// what it is. Before the check, a KV v1 mount took `kv1/data/<name>` as a plain key.
+#[test]
+fn mounts_that_are_not_kv_version_2_are_refused_before_any_write() {
+    let bao = OpenBao::start();
+    let mount = |path: &str, body: serde_json::Value| {
+        let response = bao.call("POST", &format!("/v1/sys/mounts/{path}"), Some(body));
+        assert_eq!(response.status, 204, "mounting {path}: {}", response.body);
+    };
+    mount(
+        "kv1",
+        serde_json::json!({"type": "kv", "options": {"version": "1"}}),
+    );
+    mount("transit", serde_json::json!({"type": "transit"}));
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup()).unwrap();
+    let cases = [
+        ("kv1", "is a KV version 1 secrets engine"),
+        ("transit", "is a \"transit\" secrets engine, not KV"),
+        (
+            "nothere",
+            "is not a mount this token can reach (there is no such mount, or no policy grants \
+             access under it)",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (mount, what) in cases {
+        let expected = format!(
+            "the mount \"{mount}\" {what}; Spark profiles need a KV version 2 secrets engine"
+        );
+        let resource = format!("{}{}", providers(&bao), profile(mount, "spark/etl", ""));
+        let data = format!("{}{}", providers(&bao), profile_data(mount, "spark/etl"));
+        for (what, hcl, command) in [
+            (
+                "apply",
+                &resource,
+                vec!["apply", "-auto-approve", "-no-color"],
+            ),
+            ("data source", &data, vec!["plan", "-no-color"]),
+        ] {
+            work.set_config(hcl).unwrap();
+            let out = work.terraform(command);
+            let text = one_line(&format!("{}{}", out.stdout, out.stderr));
+            if out.success() || !text.contains(&expected) {
+                failures.push(format!(
+                    "--- {what} on {mount}: wanted {expected:?}\n{text}"
+                ));
+            }
+        }
+        if mount == "kv1" {
+            for path in ["/v1/kv1/data/spark/etl", "/v1/kv1/metadata/spark/etl"] {
+                let stray = bao.call("GET", path, None);
+                assert_eq!(stray.status, 404, "{path} was written: {}", stray.body);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "not refused:\n{}", failures.join("\n"));
+    let state = work.terraform(["state", "list"]);
+    assert!(
+        state.stdout.trim().is_empty(),
+        "refused profiles reached the state: {}",
+        state.stdout
+    );
+}
