@@ -397,9 +397,13 @@ async fn a_stopped_server_is_unreachable() {
         }
         tokio::task::yield_now().await;
     };
+    // Refused connections are retried, then the last refusal is the source.
+    let last = std::error::Error::source(&err).map(ToString::to_string);
     assert!(
-        err.to_string()
-            .starts_with(&format!("cannot reach the Kubernetes API server at {url}")),
-        "{err}"
+        err.to_string().starts_with("gave up after 5 attempts")
+            && last.as_ref().is_some_and(
+                |l| l.starts_with(&format!("cannot reach the Kubernetes API server at {url}"))
+            ),
+        "{err}: {last:?}"
     );
 }

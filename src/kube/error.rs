@@ -207,6 +207,11 @@ impl KubeError {
         }
     }
 
+    /// True when the caller's stop token ended the request.
+    pub fn is_stopped(&self) -> bool {
+        matches!(self, KubeError::Stopped { .. })
+    }
+
     /// True for a 409 answer (an apply conflict or a concurrent update).
     pub fn is_conflict(&self) -> bool {
         self.code() == Some(409)

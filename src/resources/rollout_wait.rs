@@ -16,6 +16,11 @@ use crate::tf::{Diagnostic, Diagnostics};
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 
+/// How long past the deadline the last look may take: the Deployment read that judges the
+/// rollout once more, and its events for the error. The client's own deadline is moved out by
+/// this much, so that a wait ends as "timed out" with its reasons rather than cut mid-request.
+const LAST_LOOK: Duration = Duration::from_secs(10);
+
 /// How many of the newest events a failure shows.
 const EVENTS_SHOWN: usize = 10;
 
@@ -41,10 +46,13 @@ pub async fn wait_for_rollout(
     deadline: Instant,
     stop: &CancellationToken,
 ) -> RolloutOutcome {
+    let kube = &kube.clone().until(deadline + LAST_LOOK);
     let mut pause = FIRST_PAUSE;
     loop {
         let live = match kube.get_opt(deployment).await {
             Ok(live) => live,
+            // Stop fired while the read was in flight: the same as during the pause.
+            Err(e) if e.is_stopped() => return RolloutOutcome::Stopped,
             Err(e) => {
                 return RolloutOutcome::Error(super::remote_error(
                     "Unable to read the Deployment",
@@ -98,6 +106,7 @@ pub async fn wait_until_gone(
     deadline: Instant,
     stop: &CancellationToken,
 ) -> Result<(), Diagnostics> {
+    let kube = &kube.clone().until(deadline + LAST_LOOK);
     let mut pause = FIRST_PAUSE;
     loop {
         let mut remaining = Vec::new();
@@ -105,6 +114,7 @@ pub async fn wait_until_gone(
             match kube.get_opt(target).await {
                 Ok(Some(_)) => remaining.push(target.to_string()),
                 Ok(None) => {}
+                Err(e) if e.is_stopped() => return Err(interrupted().into()),
                 Err(e) => {
                     return Err(super::remote_error("Unable to check a deleted object", &e).into());
                 }
@@ -122,8 +132,12 @@ pub async fn wait_until_gone(
         }
         tokio::select! {
             () = tokio::time::sleep_until((Instant::now() + pause).min(deadline)) => {}
-            () = stop.cancelled() => return Err(Diagnostic::error("Interrupted", "Terraform stopped the delete.").into()),
+            () = stop.cancelled() => return Err(interrupted().into()),
         }
         pause = (pause * 2).min(LONGEST_PAUSE);
     }
+}
+
+fn interrupted() -> Diagnostic {
+    Diagnostic::error("Interrupted", "Terraform stopped the delete.")
 }

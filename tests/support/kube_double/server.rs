@@ -48,6 +48,9 @@ pub(crate) async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
 /// Runs the controllers every [`TICK`] until the task is aborted.
 pub(crate) async fn run_controllers(state: Arc<Mutex<State>>) {
     let mut interval = tokio::time::interval(TICK);
+    // A tick that ran long (a busy machine, many objects) is not made up with a burst of
+    // back-to-back ticks, which would keep the server from answering on this one thread.
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
         let mut guard = lock(&state);
