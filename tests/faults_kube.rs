@@ -84,6 +84,9 @@ resource "konoha_spark_profile" "p" {{
 resource "konoha_kyuubi_server" "dbt" {{
   name          = "kyuubi-dbt"
   image         = "apache/kyuubi:1.10.2-spark"
+  engine {{
+    image = "apache/spark:3.5.1"
+  }}
   spark_profile = konoha_spark_profile.p.ref
   vault_agent {{
     role = "kyuubi"

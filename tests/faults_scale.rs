@@ -51,6 +51,9 @@ resource "konoha_kyuubi_server" "s" {{
   count         = {SERVERS}
   name          = "kyuubi-s${{count.index}}"
   image         = "apache/kyuubi:1.10.2-spark"
+  engine {{
+    image = "apache/spark:3.5.1"
+  }}
   spark_profile = konoha_spark_profile.p[count.index].ref
   vault_agent {{
     role = "kyuubi"
