@@ -58,23 +58,7 @@ impl World {
 
     fn set_config(&self, executor_instances: u32) {
         let hcl = format!(
-            r#"
-terraform {{
-  required_providers {{
-    konoha = {{ source = "konoha/konoha" }}
-  }}
-}}
-
-provider "konoha" {{
-  vault {{
-    address = "{addr}"
-    token   = "{token}"
-  }}
-  kubernetes {{
-    config_path = "{kubeconfig}"
-  }}
-}}
-
+            r#"{header}
 resource "konoha_spark_profile" "p" {{
   mount              = "secret"
   name               = "spark/dbt"
@@ -93,9 +77,8 @@ resource "konoha_kyuubi_server" "dbt" {{
   }}
 }}
 "#,
-            addr = self.proxy.url(),
-            token = self.bao.token,
-            kubeconfig = self.kubeconfig.display(),
+            header =
+                support::hcl::provider_header(&self.proxy.url(), &self.bao.token, &self.kubeconfig),
         );
         self.work.set_config(&hcl).unwrap();
     }

@@ -22,23 +22,7 @@ const SERVERS: usize = 20;
 
 fn config(bao: &OpenBao, kubeconfig: &std::path::Path) -> String {
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    konoha = {{ source = "konoha/konoha" }}
-  }}
-}}
-
-provider "konoha" {{
-  vault {{
-    address = "{addr}"
-    token   = "{token}"
-  }}
-  kubernetes {{
-    config_path = "{kubeconfig}"
-  }}
-}}
-
+        r#"{header}
 resource "konoha_spark_profile" "p" {{
   count               = {PROFILES}
   mount               = "secret"
@@ -60,9 +44,7 @@ resource "konoha_kyuubi_server" "s" {{
   }}
 }}
 "#,
-        addr = bao.addr,
-        token = bao.token,
-        kubeconfig = kubeconfig.display(),
+        header = support::hcl::provider_header(&bao.addr, &bao.token, kubeconfig),
     )
 }
 

@@ -21,23 +21,7 @@ const DEPLOYMENT_PATH: &str = "/apis/apps/v1/namespaces/kyuubi/deployments/kyuub
 
 fn config(bao: &OpenBao, kubeconfig: &std::path::Path, executor_instances: u32) -> String {
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    konoha = {{ source = "konoha/konoha" }}
-  }}
-}}
-
-provider "konoha" {{
-  vault {{
-    address = "{addr}"
-    token   = "{token}"
-  }}
-  kubernetes {{
-    config_path = "{kubeconfig}"
-  }}
-}}
-
+        r#"{header}
 resource "konoha_spark_profile" "p" {{
   mount              = "secret"
   name               = "spark/dbt"
@@ -56,9 +40,7 @@ resource "konoha_kyuubi_server" "dbt" {{
   }}
 }}
 "#,
-        addr = bao.addr,
-        token = bao.token,
-        kubeconfig = kubeconfig.display(),
+        header = support::hcl::provider_header(&bao.addr, &bao.token, kubeconfig),
     )
 }
 

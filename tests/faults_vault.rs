@@ -54,23 +54,7 @@ impl World {
     /// A profile and a server that copies it into a Kubernetes Secret, through the proxy.
     fn set_config(&self, executor_instances: u32) {
         let hcl = format!(
-            r#"
-terraform {{
-  required_providers {{
-    konoha = {{ source = "konoha/konoha" }}
-  }}
-}}
-
-provider "konoha" {{
-  vault {{
-    address = "{addr}"
-    token   = "{token}"
-  }}
-  kubernetes {{
-    config_path = "{kubeconfig}"
-  }}
-}}
-
+            r#"{header}
 resource "konoha_spark_profile" "p" {{
   mount              = "secret"
   name               = "spark/dbt"
@@ -87,9 +71,8 @@ resource "konoha_kyuubi_server" "dbt" {{
   delivery      = "kubernetes-secret"
 }}
 "#,
-            addr = self.proxy.url(),
-            token = self.bao.token,
-            kubeconfig = self.kubeconfig.display(),
+            header =
+                support::hcl::provider_header(&self.proxy.url(), &self.bao.token, &self.kubeconfig),
         );
         self.work.set_config(&hcl).unwrap();
     }

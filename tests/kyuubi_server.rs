@@ -45,23 +45,7 @@ impl World {
     /// Provider blocks, a profile `p` with `executor_instances`, then `rest`.
     fn config(&self, executor_instances: u32, rest: &str) -> String {
         format!(
-            r#"
-terraform {{
-  required_providers {{
-    konoha = {{ source = "konoha/konoha" }}
-  }}
-}}
-
-provider "konoha" {{
-  vault {{
-    address = "{addr}"
-    token   = "{token}"
-  }}
-  kubernetes {{
-    config_path = "{kubeconfig}"
-  }}
-}}
-
+            r#"{header}
 resource "konoha_spark_profile" "p" {{
   mount              = "secret"
   name               = "spark/dbt"
@@ -69,9 +53,8 @@ resource "konoha_spark_profile" "p" {{
 }}
 {rest}
 "#,
-            addr = self.bao.addr,
-            token = self.bao.token,
-            kubeconfig = self.kubeconfig.display(),
+            header =
+                support::hcl::provider_header(&self.bao.addr, &self.bao.token, &self.kubeconfig),
         )
     }
 

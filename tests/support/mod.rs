@@ -10,6 +10,7 @@
 //! - [`kube_double`]: an in-process Kubernetes API server that answers like the real one.
 //! - [`openbao`]: starts and stops a throwaway OpenBao dev server for Vault-backed tests.
 //! - [`fault_proxy`]: a proxy in front of OpenBao that fails chosen requests on cue.
+//! - [`hcl`]: configuration text the acceptance tests share (the provider header).
 //! - [`provider`]: serves the provider inside the test process for `TF_REATTACH_PROVIDERS`.
 //! - [`release`]: packages the cargo-built binary with `scripts/release.sh` and checks the
 //!   files; [`registry`] serves them over Terraform's provider registry protocol on loopback.
@@ -28,6 +29,7 @@
 pub mod cluster;
 pub mod envtest;
 pub mod fault_proxy;
+pub mod hcl;
 pub mod kube_double;
 pub mod openbao;
 pub mod provider;
