@@ -57,29 +57,9 @@ impl World {
     }
 
     fn set_config(&self, executor_instances: u32) {
-        let hcl = format!(
-            r#"{header}
-resource "konoha_spark_profile" "p" {{
-  mount              = "secret"
-  name               = "spark/dbt"
-  executor_instances = {executor_instances}
-}}
-
-resource "konoha_kyuubi_server" "dbt" {{
-  name          = "kyuubi-dbt"
-  image         = "apache/kyuubi:1.10.2-spark"
-  engine {{
-    image = "apache/spark:3.5.1"
-  }}
-  spark_profile = konoha_spark_profile.p.ref
-  vault_agent {{
-    role = "kyuubi"
-  }}
-}}
-"#,
-            header =
-                support::hcl::provider_header(&self.proxy.url(), &self.bao.token, &self.kubeconfig),
-        );
+        let hcl =
+            support::hcl::provider_header(&self.proxy.url(), &self.bao.token, &self.kubeconfig)
+                + &support::hcl::profile_and_server(executor_instances, support::hcl::VAULT_AGENT);
         self.work.set_config(&hcl).unwrap();
     }
 

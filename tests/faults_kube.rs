@@ -57,47 +57,11 @@ impl World {
     /// A profile with `executor_instances` and a server using its `ref`; `server_body` adds
     /// lines to the server.
     fn set_config(&self, executor_instances: u32, server_body: &str) {
-        let hcl = format!(
-            r#"
-provider "konoha" {{
-  vault {{
-    address = "{addr}"
-    token   = "{token}"
-  }}
-  kubernetes {{
-    config_path = "{kubeconfig}"
-  }}
-}}
-
-terraform {{
-  required_providers {{
-    konoha = {{ source = "konoha/konoha" }}
-  }}
-}}
-
-resource "konoha_spark_profile" "p" {{
-  mount              = "secret"
-  name               = "spark/dbt"
-  executor_instances = {executor_instances}
-}}
-
-resource "konoha_kyuubi_server" "dbt" {{
-  name          = "kyuubi-dbt"
-  image         = "apache/kyuubi:1.10.2-spark"
-  engine {{
-    image = "apache/spark:3.5.1"
-  }}
-  spark_profile = konoha_spark_profile.p.ref
-  vault_agent {{
-    role = "kyuubi"
-  }}
-{server_body}
-}}
-"#,
-            addr = self.bao.addr,
-            token = self.bao.token,
-            kubeconfig = self.kubeconfig.display(),
-        );
+        let hcl = support::hcl::provider_header(&self.bao.addr, &self.bao.token, &self.kubeconfig)
+            + &support::hcl::profile_and_server(
+                executor_instances,
+                &format!("{}{server_body}\n", support::hcl::VAULT_AGENT),
+            );
         self.work.set_config(&hcl).unwrap();
     }
 

@@ -20,28 +20,8 @@ use support::terraform::Workdir;
 const DEPLOYMENT_PATH: &str = "/apis/apps/v1/namespaces/kyuubi/deployments/kyuubi-dbt";
 
 fn config(bao: &OpenBao, kubeconfig: &std::path::Path, executor_instances: u32) -> String {
-    format!(
-        r#"{header}
-resource "konoha_spark_profile" "p" {{
-  mount              = "secret"
-  name               = "spark/dbt"
-  executor_instances = {executor_instances}
-}}
-
-resource "konoha_kyuubi_server" "dbt" {{
-  name          = "kyuubi-dbt"
-  image         = "apache/kyuubi:1.10.2-spark"
-  engine {{
-    image = "apache/spark:3.5.1"
-  }}
-  spark_profile = konoha_spark_profile.p.ref
-  vault_agent {{
-    role = "kyuubi"
-  }}
-}}
-"#,
-        header = support::hcl::provider_header(&bao.addr, &bao.token, kubeconfig),
-    )
+    support::hcl::provider_header(&bao.addr, &bao.token, kubeconfig)
+        + &support::hcl::profile_and_server(executor_instances, support::hcl::VAULT_AGENT)
 }
 
 fn generation(cluster: &Cluster) -> i64 {

@@ -53,27 +53,13 @@ impl World {
 
     /// A profile and a server that copies it into a Kubernetes Secret, through the proxy.
     fn set_config(&self, executor_instances: u32) {
-        let hcl = format!(
-            r#"{header}
-resource "konoha_spark_profile" "p" {{
-  mount              = "secret"
-  name               = "spark/dbt"
-  executor_instances = {executor_instances}
-}}
-
-resource "konoha_kyuubi_server" "dbt" {{
-  name          = "kyuubi-dbt"
-  image         = "apache/kyuubi:1.10.2-spark"
-  engine {{
-    image = "apache/spark:3.5.1"
-  }}
-  spark_profile = konoha_spark_profile.p.ref
-  delivery      = "kubernetes-secret"
-}}
-"#,
-            header =
-                support::hcl::provider_header(&self.proxy.url(), &self.bao.token, &self.kubeconfig),
-        );
+        let hcl =
+            support::hcl::provider_header(&self.proxy.url(), &self.bao.token, &self.kubeconfig)
+                + &support::hcl::profile_and_server(
+                    executor_instances,
+                    "  delivery      = \"kubernetes-secret\"
+",
+                );
         self.work.set_config(&hcl).unwrap();
     }
 
