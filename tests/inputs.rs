@@ -14,24 +14,7 @@ const IMAGE: &str = "apache/kyuubi:1.10.2-spark";
 
 /// The provider block for `bao`.
 fn providers(bao: &OpenBao) -> String {
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    konoha = {{ source = "konoha/konoha" }}
-  }}
-}}
-
-provider "konoha" {{
-  vault {{
-    address = "{addr}"
-    token   = "{token}"
-  }}
-}}
-"#,
-        addr = bao.addr,
-        token = bao.token,
-    )
+    support::hcl::vault_provider_header(&bao.addr, &bao.token)
 }
 
 /// A profile `p` at `<mount>/<name>` with extra lines `body`.

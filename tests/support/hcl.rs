@@ -5,6 +5,20 @@ use std::path::Path;
 /// The `terraform` block that names konoha, and a `provider "konoha"` block reaching Vault at
 /// `vault_addr` with `vault_token` and the cluster through the kubeconfig at `kubeconfig`.
 pub fn provider_header(vault_addr: &str, vault_token: &str, kubeconfig: &Path) -> String {
+    let kubernetes = format!(
+        "  kubernetes {{\n    config_path = \"{}\"\n  }}\n",
+        kubeconfig.display()
+    );
+    header_with(vault_addr, vault_token, &kubernetes)
+}
+
+/// [`provider_header`] without a `kubernetes` block, for tests that need only Vault.
+pub fn vault_provider_header(vault_addr: &str, vault_token: &str) -> String {
+    header_with(vault_addr, vault_token, "")
+}
+
+/// The two blocks, with `more` as the last lines of the provider block.
+fn header_with(vault_addr: &str, vault_token: &str, more: &str) -> String {
     format!(
         r#"
 terraform {{
@@ -18,12 +32,8 @@ provider "konoha" {{
     address = "{vault_addr}"
     token   = "{vault_token}"
   }}
-  kubernetes {{
-    config_path = "{kubeconfig}"
-  }}
-}}
-"#,
-        kubeconfig = kubeconfig.display(),
+{more}}}
+"#
     )
 }
 
