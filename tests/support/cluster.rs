@@ -58,6 +58,11 @@ pub fn choose_backend(
     }
 }
 
+/// The `/scale` of Deployment `ns/name`, patched as manager `kubectl`.
+fn scale_path(ns: &str, name: &str) -> String {
+    format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}/scale?fieldManager=kubectl")
+}
+
 /// A running cluster, real or double; dropping it stops it.
 #[derive(Debug)]
 pub enum Cluster {
@@ -148,6 +153,23 @@ impl Cluster {
         match self {
             Cluster::Double(d) => d.rollout_restart(ns, name),
             Cluster::Real(r) => r.client().rollout_restart(ns, name),
+        }
+    }
+
+    /// What `kubectl scale deployment/NAME -n NS --replicas=N` sends: a JSON merge patch of the
+    /// Deployment's `/scale` subresource, written by manager `kubectl` (kubectl's own name comes
+    /// from its User-Agent; the query says the same here). The `Scale`, or the failure `Status`.
+    pub fn scale(&self, ns: &str, name: &str, replicas: i64) -> Result<Value, Value> {
+        let path = scale_path(ns, name);
+        let patch = serde_json::json!({"spec": {"replicas": replicas}});
+        match self {
+            Cluster::Double(d) => {
+                match d.request("PATCH", &path, "application/merge-patch+json", Some(&patch)) {
+                    (200, scale) => Ok(scale),
+                    (_, status) => Err(status),
+                }
+            }
+            Cluster::Real(r) => r.client().merge_patch(&path, &patch),
         }
     }
 

@@ -4,7 +4,8 @@
 //!
 //! What each call sends: `apply_as` and `create_pod` a server-side apply; `update_as` the JSON
 //! merge patch between the object as read and as mutated (what `kubectl edit` amounts to: an
-//! Update operation owning exactly the changed fields); `rollout_restart` kubectl's
+//! Update operation owning exactly the changed fields); `merge_patch` a JSON merge patch as it
+//! is given (`kubectl scale` is one, of `/scale`); `rollout_restart` kubectl's
 //! strategic-merge patch; `create_namespace` a POST; `set_pod_ready` a merge patch of the
 //! `status` subresource. The double serves GET, apply and DELETE only, so the POST, merge and
 //! strategic-merge calls are checked against it nowhere: `tests/cluster_selftest.rs` checks their
@@ -103,6 +104,15 @@ impl ApiClient {
         let target = with_query(api_path, &[("fieldManager", manager)]);
         ok_or_status(
             self.call("PATCH", &target, Some(MERGE), Some(&patch)),
+            &[200],
+        )
+    }
+
+    /// A JSON merge patch of `api_path` (query allowed, e.g. a `fieldManager`): the answer, or
+    /// the failure `Status`.
+    pub fn merge_patch(&self, api_path: &str, patch: &Value) -> Result<Value, Value> {
+        ok_or_status(
+            self.call("PATCH", api_path, Some(MERGE), Some(patch)),
             &[200],
         )
     }
