@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::envtest::control::scale_patch;
 use super::envtest::{APISERVER, ETCD, Envtest};
 use super::kube_double::KubeDouble;
 
@@ -56,11 +57,6 @@ pub fn choose_backend(
             missing.join(" and ")
         ))
     }
-}
-
-/// The `/scale` of Deployment `ns/name`, patched as manager `kubectl`.
-fn scale_path(ns: &str, name: &str) -> String {
-    format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}/scale?fieldManager=kubectl")
 }
 
 /// A running cluster, real or double; dropping it stops it.
@@ -156,20 +152,24 @@ impl Cluster {
         }
     }
 
-    /// What `kubectl scale deployment/NAME -n NS --replicas=N` sends: a JSON merge patch of the
-    /// Deployment's `/scale` subresource, written by manager `kubectl` (kubectl's own name comes
-    /// from its User-Agent; the query says the same here). The `Scale`, or the failure `Status`.
+    /// What `kubectl scale deployment/NAME -n NS --replicas=N` does: a JSON merge patch of the
+    /// Deployment's `/scale` subresource by manager `kubectl` (`control::scale_patch`), through
+    /// the double's `/scale` handler or over HTTP. The `Scale`, or the failure `Status`.
     pub fn scale(&self, ns: &str, name: &str, replicas: i64) -> Result<Value, Value> {
-        let path = scale_path(ns, name);
-        let patch = serde_json::json!({"spec": {"replicas": replicas}});
         match self {
             Cluster::Double(d) => {
-                match d.request("PATCH", &path, "application/merge-patch+json", Some(&patch)) {
+                let (target, patch) = scale_patch(ns, name, replicas);
+                match d.request(
+                    "PATCH",
+                    &target,
+                    "application/merge-patch+json",
+                    Some(&patch),
+                ) {
                     (200, scale) => Ok(scale),
                     (_, status) => Err(status),
                 }
             }
-            Cluster::Real(r) => r.client().merge_patch(&path, &patch),
+            Cluster::Real(r) => r.client().scale(ns, name, replicas),
         }
     }
 
