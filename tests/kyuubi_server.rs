@@ -320,6 +320,7 @@ fn taken_field_is_named_then_taken_back(
     w: &World,
     take: impl FnOnce(),
     owner: &str,
+    conflict: &str,
     taken_back: impl FnOnce(&World) -> Result<(), String>,
 ) {
     let work = Workdir::new(&w.provider.hookup()).unwrap();
@@ -354,10 +355,10 @@ fn taken_field_is_named_then_taken_back(
     // Without force_conflicts the apply fails as the warning said, naming the owner.
     let out = work.terraform(["apply", "-auto-approve", "-no-color"]);
     assert!(!out.success(), "the apply must conflict: {}", out.stdout);
+    let stderr = unwrapped(&out.stderr);
     assert!(
-        unwrapped(&out.stderr).contains("Field conflict with another manager"),
-        "{}",
-        out.stderr
+        stderr.contains("Field conflict with another manager") && stderr.contains(conflict),
+        "the apply must fail naming {conflict}: {stderr}"
     );
 
     // With it, the apply takes the field back, and the next plan is empty.
@@ -400,6 +401,7 @@ fn kubectl_scale_is_named_in_the_plan_and_force_conflicts_takes_replicas_back() 
             w.kube.scale("kyuubi", "kyuubi-dbt", 3).unwrap();
         },
         r#"Deployment kyuubi/kyuubi-dbt: spec.replicas now owned by "kubectl" (scale)"#,
+        r#".spec.replicas (owned by "kubectl" (scale))"#,
         |w| {
             let d = w.deployment("kyuubi-dbt").ok_or("no Deployment")?;
             let replicas = d.pointer("/spec/replicas").and_then(Json::as_i64);
@@ -432,6 +434,7 @@ fn a_field_another_manager_applied_is_named_in_the_plan_and_taken_back() {
                 .unwrap();
         },
         &format!(r#"ConfigMap kyuubi/kyuubi-dbt-conf: data.{CONF} now owned by "platform-team""#),
+        &format!(r#".data.{CONF} (owned by "platform-team")"#),
         |w| {
             let cm = w.kube.get(CONFIG_MAP).ok_or("no ConfigMap")?;
             let key = format!("f:{CONF}");

@@ -29,7 +29,7 @@ mod settings;
 mod test_server;
 
 pub use client::KubeClient;
-pub use error::{Action, ApiStatus, KubeError, StatusCause};
+pub use error::{Action, ApiStatus, FieldConflict, KubeError, StatusCause};
 pub use events::Event;
 pub use fields::{owned_fields, project_owned};
 pub use object::{Kind, ObjectRef};

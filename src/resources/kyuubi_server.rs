@@ -134,10 +134,7 @@ fn deployment_ref(settings: &ServerSettings) -> ObjectRef {
 fn apply_error(err: &KubeError, object: &kyuubi::Object) -> Diagnostic {
     let owners = err.conflict_owners();
     if !owners.is_empty() {
-        let list: Vec<String> = owners
-            .iter()
-            .map(|(m, f)| format!("{f} (owned by {m:?})"))
-            .collect();
+        let list: Vec<String> = owners.iter().map(ToString::to_string).collect();
         return Diagnostic::error(
             "Field conflict with another manager",
             format!(
