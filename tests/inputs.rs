@@ -320,6 +320,19 @@ fn gpu_settings_are_refused_at_validate() {
         "accepted or refused without naming the attribute:\n{}",
         failures.join("\n")
     );
+    // More digits than a 64-bit float holds: the provider reads 0.1, and Terraform refuses the
+    // plan that would store a value other than the one written.
+    work.set_config(&gpu(
+        "    amount = 1\n    task_amount = 0.10000000000000000001",
+    ))
+    .unwrap();
+    let out = work.terraform(["apply", "-auto-approve", "-no-color"]);
+    assert!(
+        !out.success() && one_line(&out.stderr).contains("Provider produced invalid plan"),
+        "a task amount was rounded to fit a float:\n{}{}",
+        out.stdout,
+        out.stderr
+    );
     assert!(
         bao.kv_metadata("secret", name).is_none(),
         "validate wrote to Vault"
