@@ -189,10 +189,19 @@ fn task_amount_problem(gpu: &GpuInput, task_amount: &Decimal) -> Option<String> 
             "{task_amount} is a fraction above 1, which Spark refuses: {hint}"
         ));
     }
-    if task_amount.reciprocal_whole().is_none() {
+    let Some(tasks_per_gpu) = task_amount.reciprocal_whole() else {
         return Some(format!(
             "1/{task_amount} is not a whole number of tasks per GPU, and Spark would round it \
              down: {hint}"
+        ));
+    };
+    // Spark divides in doubles, and for some exact shares (1/3125 = 0.00032) the quotient lands
+    // just below n, which the floor turns into n - 1.
+    let spark_tasks_per_gpu = (1.0 / task_amount.to_f64()).floor();
+    if spark_tasks_per_gpu != tasks_per_gpu as f64 {
+        return Some(format!(
+            "Spark computes 1/{task_amount} in floating point and gets \
+             {spark_tasks_per_gpu} tasks per GPU, not {tasks_per_gpu}: {hint}"
         ));
     }
     None
@@ -439,6 +448,7 @@ mod tests {
             (Set(1), "0.2"),
             (Set(1), "0.125"),
             (Set(1), "0.1"),
+            (Set(1), "0.0016"),
             (Set(3), "0.5"),
             (Set(4), "2"),
             (Set(4), "4"),
@@ -486,6 +496,13 @@ mod tests {
                 1,
                 "1.5",
                 format!("1.5 is a fraction above 1, which Spark refuses: {hint}"),
+            ),
+            (
+                1,
+                "0.00032",
+                format!(
+                    "Spark computes 1/0.00032 in floating point and gets 3124 tasks per GPU, not 3125: {hint}"
+                ),
             ),
             (1, "0", format!("0 is not more than 0: {hint}")),
             (1, "-1", format!("-1 is not more than 0: {hint}")),

@@ -96,6 +96,13 @@ impl Decimal {
             .and_then(|q| i64::try_from(q).ok())
     }
 
+    /// The nearest 64-bit float, as Java's `Double.parseDouble` reads the text: both round
+    /// correctly, so Rust's parse gives the same double Spark computes with.
+    pub fn to_f64(&self) -> f64 {
+        // Display always writes a plain decimal, which parses; NaN cannot come back.
+        self.to_string().parse().unwrap_or(f64::NAN)
+    }
+
     fn ten_to_scale(&self) -> i128 {
         // The scale is at most MAX_DIGITS, and 10^30 fits in an i128.
         10i128.pow(self.scale)
@@ -192,6 +199,13 @@ mod tests {
         assert_eq!(parsed("1.5").quotient_of(3), Some(2));
         assert_eq!(Decimal::from_int(i64::MAX).quotient_of(i64::MAX), Some(1));
         assert_eq!(parsed("0.5").quotient_of(i64::MAX), None, "overflows i64");
+    }
+
+    #[test]
+    fn converts_to_the_nearest_float() {
+        assert_eq!(parsed("0.25").to_f64(), 0.25);
+        assert_eq!(parsed("0.1").to_f64(), 0.1);
+        assert_eq!(parsed("-2").to_f64(), -2.0);
     }
 
     #[test]
