@@ -179,8 +179,8 @@ fn gpu_block() -> NestedBlock {
                     "The script each executor runs at start to learn its GPUs' addresses \
                      (`spark.executor.resource.gpu.discoveryScript`), an absolute path inside \
                      the executor image; Kubernetes does not tell Spark the addresses. The \
-                     default is the example script the Apache Spark image ships, which needs \
-                     `nvidia-smi` in the image.",
+                     default is the example script the Apache Spark image ships, which calls \
+                     `nvidia-smi`.",
                 ),
         )
         .attribute(
