@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::spark::{self, Field, ProfileInput};
-use crate::tf::{AttributePath, Diagnostic, Diagnostics, PathStep, Value};
+use crate::spark::{self, Decimal, Field, ProfileInput};
+use crate::tf::{AttributePath, Diagnostic, Diagnostics, Number, PathStep, Value};
 
 /// Reads a string attribute.
 pub fn field_string(v: &Value) -> Field<String> {
@@ -33,7 +33,23 @@ pub fn field_int(v: &Value) -> Result<Field<i64>, String> {
     }
 }
 
-/// The whole-number attributes read while decoding one model, and the problems found. The
+/// Reads a fractional attribute as an exact decimal. Terraform sends a number that a 64-bit
+/// float holds exactly as that float, and this takes the shortest decimal that reads back as
+/// the same float (`0.1`, never `0.1000000000000000055…`): the text Terraform itself shows for
+/// it, and the text Spark parses back to the same double.
+pub fn field_decimal(v: &Value) -> Result<Field<Decimal>, String> {
+    match v {
+        Value::Unknown => Ok(Field::Unknown),
+        Value::Null => Ok(Field::Unset),
+        Value::Number(Number::Int(i)) => Ok(Field::Set(Decimal::from_int(*i))),
+        Value::Number(Number::Float(f)) => Decimal::parse(&f.to_string())
+            .map(Field::Set)
+            .ok_or_else(|| format!("a decimal of at most 30 digits, got {f}")),
+        other => Err(format!("a number, got {}", other.kind())),
+    }
+}
+
+/// The number attributes read while decoding one model, and the problems found. The
 /// framework refuses bad numbers at validation already; this keeps a value that reached a
 /// resource some other way from being misread.
 #[derive(Debug, Default)]
@@ -45,7 +61,17 @@ impl Ints {
     /// Reads the whole-number attribute at `path` (dotted, e.g. `gpu.amount`) from `v`; a
     /// problem is kept for [`Ints::finish`] and reads as unknown meanwhile.
     pub fn read(&mut self, v: &Value, path: &str) -> Field<i64> {
-        field_int(v).unwrap_or_else(|expected| {
+        self.keep(field_int(v), path)
+    }
+
+    /// Reads the fractional attribute at `path` as an exact decimal, as [`Ints::read`] does a
+    /// whole number.
+    pub fn read_decimal(&mut self, v: &Value, path: &str) -> Field<Decimal> {
+        self.keep(field_decimal(v), path)
+    }
+
+    fn keep<T>(&mut self, read: Result<Field<T>, String>, path: &str) -> Field<T> {
+        read.unwrap_or_else(|expected| {
             self.problems.push(
                 Diagnostic::error(
                     "Invalid attribute value",
@@ -129,6 +155,8 @@ pub fn profile_input(v: &Value) -> Result<ProfileInput, Diagnostics> {
         gpu: field_block(v.attr("gpu"), |b| spark::GpuInput {
             amount: ints.read(b.attr("amount"), "gpu.amount"),
             vendor: field_string(b.attr("vendor")),
+            discovery_script: field_string(b.attr("discovery_script")),
+            task_amount: ints.read_decimal(b.attr("task_amount"), "gpu.task_amount"),
         }),
         extra_conf: field_string_map(v.attr("extra_conf")),
         custom_metadata: field_string_map(v.attr("custom_metadata")),
@@ -247,15 +275,30 @@ pub fn state_from_properties(base: &Value, properties: &BTreeMap<String, String>
     };
     state.set_attr("dynamic_allocation", dynamic_allocation);
 
-    let gpu =
-        if properties.contains_key(keys::GPU_AMOUNT) || properties.contains_key(keys::GPU_VENDOR) {
-            Value::object([
-                ("amount", int(keys::GPU_AMOUNT)),
-                ("vendor", text(keys::GPU_VENDOR)),
-            ])
-        } else {
-            Value::Null
-        };
+    // A stored task amount reads back only as the plain decimal it was written as.
+    let decimal = |key: &str| {
+        properties
+            .get(key)
+            .filter(|text| Decimal::parse(text).is_some())
+            .and_then(|text| Number::parse(text))
+            .map_or(Value::Null, Value::Number)
+    };
+    let gpu_keys = [
+        keys::GPU_AMOUNT,
+        keys::GPU_VENDOR,
+        keys::GPU_DISCOVERY_SCRIPT,
+        keys::TASK_GPU_AMOUNT,
+    ];
+    let gpu = if gpu_keys.iter().any(|k| properties.contains_key(*k)) {
+        Value::object([
+            ("amount", int(keys::GPU_AMOUNT)),
+            ("vendor", text(keys::GPU_VENDOR)),
+            ("discovery_script", text(keys::GPU_DISCOVERY_SCRIPT)),
+            ("task_amount", decimal(keys::TASK_GPU_AMOUNT)),
+        ])
+    } else {
+        Value::Null
+    };
     state.set_attr("gpu", gpu);
 
     let extra: BTreeMap<String, String> = properties
@@ -405,6 +448,73 @@ mod tests {
         assert_eq!(field_int(&Value::Unknown), Ok(Field::Unknown));
         assert_eq!(field_int(&Value::int(3)), Ok(Field::Set(3)));
         assert!(field_int(&Value::string("3")).is_err());
+    }
+
+    #[test]
+    fn fractional_numbers_decode_to_the_decimal_terraform_shows() {
+        let float = |f: f64| Value::Number(Number::Float(f));
+        let decoded = |v: Value| field_decimal(&v).map(|f| f.value().map(ToString::to_string));
+        assert_eq!(decoded(float(0.25)), Ok(Some("0.25".into())));
+        assert_eq!(decoded(float(0.1)), Ok(Some("0.1".into())));
+        assert_eq!(decoded(float(0.2)), Ok(Some("0.2".into())));
+        assert_eq!(decoded(float(-0.5)), Ok(Some("-0.5".into())));
+        assert_eq!(decoded(Value::int(2)), Ok(Some("2".into())));
+        assert_eq!(field_decimal(&Value::Null), Ok(Field::Unset));
+        assert_eq!(field_decimal(&Value::Unknown), Ok(Field::Unknown));
+        assert!(field_decimal(&Value::string("0.5")).is_err());
+        assert!(
+            field_decimal(&float(1e-300)).is_err(),
+            "too many digits to hold"
+        );
+        let config = Value::object([(
+            "gpu",
+            Value::object([("amount", Value::int(1)), ("task_amount", float(1e-300))]),
+        )]);
+        let Err(problems) = profile_input(&config) else {
+            panic!("a tiny task amount decoded");
+        };
+        let paths: Vec<String> = problems
+            .into_iter()
+            .filter_map(|d| d.attribute.map(|p| p.to_string()))
+            .collect();
+        assert_eq!(paths, ["gpu.task_amount"]);
+    }
+
+    #[test]
+    fn gpu_keys_map_back_to_the_gpu_block() {
+        let gpu_props = |task: &str, script: &str| {
+            props(&[
+                ("spark.dynamicAllocation.enabled", "false"),
+                ("spark.executor.resource.gpu.amount", "2"),
+                ("spark.executor.resource.gpu.vendor", "nvidia.com"),
+                ("spark.executor.resource.gpu.discoveryScript", script),
+                ("spark.task.resource.gpu.amount", task),
+            ])
+        };
+        let state = state_from_properties(&base(), &gpu_props("0.25", "/opt/find-gpus.sh"));
+        assert_eq!(
+            state.attr("gpu"),
+            &Value::object([
+                ("amount", Value::int(2)),
+                ("vendor", Value::string("nvidia.com")),
+                ("discovery_script", Value::string("/opt/find-gpus.sh")),
+                ("task_amount", Value::Number(Number::Float(0.25))),
+            ])
+        );
+        assert!(state.attr("extra_conf").is_null(), "no GPU key is extra");
+        let whole = state_from_properties(&base(), &gpu_props("1", "/x.sh"));
+        assert_eq!(whole.block("gpu").attr("task_amount"), &Value::int(1));
+        // A value that is not a plain decimal reads as removed, so the plan writes it again.
+        let edited = state_from_properties(&base(), &gpu_props("1e0", "/x.sh"));
+        assert!(edited.block("gpu").attr("task_amount").is_null());
+        let only_task = state_from_properties(
+            &base(),
+            &props(&[("spark.task.resource.gpu.amount", "0.5")]),
+        );
+        assert!(
+            !only_task.attr("gpu").is_null(),
+            "any GPU key shows the block"
+        );
     }
 
     #[test]
