@@ -106,11 +106,24 @@ fn whole_number_attributes_refuse_fractions_and_out_of_range_values() {
     let provider = InProcessProvider::start();
     let work = Workdir::new(&provider.hookup()).unwrap();
     let name = "spark/numbers";
-    let cases: [(&str, Option<&str>, &str); 11] = [
+    let cases: [(&str, Option<&str>, &str); 13] = [
         (
             "  executor_instances = 2.5",
             None,
             "executor_instances must be a whole number, got 2.5.",
+        ),
+        // More digits than a float holds: Terraform sends the text, which used to be read as
+        // the nearest float (2, accepted; 12345678901234567000 in the message).
+        (
+            "  executor_cores = 2.00000000000000000001",
+            None,
+            "executor_cores must be a whole number, got 2.00000000000000000001.",
+        ),
+        (
+            "  executor_instances = 12345678901234567890",
+            None,
+            "executor_instances must be a whole number from -2147483648 to 2147483647, got \
+             12345678901234567890.",
         ),
         (
             "  executor_instances = 1e20",
@@ -320,18 +333,33 @@ fn gpu_settings_are_refused_at_validate() {
         "accepted or refused without naming the attribute:\n{}",
         failures.join("\n")
     );
-    // More digits than a 64-bit float holds: the provider reads 0.1, and Terraform refuses the
-    // plan that would store a value other than the one written.
-    work.set_config(&gpu(
-        "    amount = 1\n    task_amount = 0.10000000000000000001",
-    ))
-    .unwrap();
-    let out = work.terraform(["apply", "-auto-approve", "-no-color"]);
+    // More digits than a 64-bit float holds: refused at validate, where it used to be read as
+    // 0.1 and then fail the plan with "Provider produced invalid plan".
+    let held = "gpu.task_amount cannot be kept as written: the provider holds a number as a \
+                64-bit float, so it takes a decimal of at most 15 significant digits";
+    let cases: Vec<(String, String)> = vec![
+        (
+            gpu("    amount = 1\n    task_amount = 0.10000000000000000001"),
+            held.to_owned(),
+        ),
+        (
+            gpu("    amount = 1\n    task_amount = 0.10000000000000000001"),
+            "Got 0.10000000000000000001, which a float would round to 0.1.".to_owned(),
+        ),
+        (
+            gpu("    amount = 1\n    task_amount = 1e400"),
+            format!(
+                "Got 1{}, which is beyond the largest float",
+                "0".repeat(400)
+            ),
+        ),
+    ];
+    let cases: Vec<(String, &str)> = cases.iter().map(|(c, e)| (c.clone(), e.as_str())).collect();
+    let failures = refused_at_validate(&work, &cases);
     assert!(
-        !out.success() && one_line(&out.stderr).contains("Provider produced invalid plan"),
-        "a task amount was rounded to fit a float:\n{}{}",
-        out.stdout,
-        out.stderr
+        failures.is_empty(),
+        "a task amount was rounded to fit a float:\n{}",
+        failures.join("\n")
     );
     assert!(
         bao.kv_metadata("secret", name).is_none(),

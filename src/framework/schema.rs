@@ -208,30 +208,38 @@ impl NumberKind {
     }
 
     /// Checks a configured value against the kind: a whole-number attribute refuses
-    /// fractions, non-finite values and values outside its range, so that no such number is
-    /// ever read as "not set" or rounded further down. Values that are not known numbers pass:
+    /// fractions, non-finite values and values outside its range, and every number attribute
+    /// refuses a decimal that no float stands for (`0.10000000000000000001`), so that no such
+    /// number is ever read as "not set" or rounded. Values that are not known numbers pass:
     /// null and unknown are not configured values, and the codec has already checked the type.
     pub fn check(&self, value: &Value, path: &AttributePath) -> Option<Diagnostic> {
         let Value::Number(number) = value else {
             return None;
         };
-        let finite = match *number {
-            Number::Int(_) => true,
-            Number::Float(f) => f.is_finite(),
-        };
-        let detail = match *self {
-            _ if !finite => format!("{path} must be a finite number, got {number}."),
-            NumberKind::Fractional => return None,
-            NumberKind::Whole { min, max } => match *number {
-                Number::Float(f) if f.fract() != 0.0 => {
-                    format!("{path} must be a whole number, got {number}.")
-                }
-                _ => match number.as_i64() {
-                    Some(n) if (min..=max).contains(&n) => return None,
-                    _ => {
-                        format!("{path} must be a whole number from {min} to {max}, got {number}.")
-                    }
-                },
+        let detail = match (*self, number) {
+            (_, Number::Float(f)) if !f.is_finite() => {
+                format!("{path} must be a finite number, got {number}.")
+            }
+            (NumberKind::Fractional, Number::Inexact { nearest, .. }) => {
+                let instead = if nearest.is_finite() {
+                    format!("which a float would round to {nearest}")
+                } else {
+                    "which is beyond the largest float (about 1.8e308)".to_owned()
+                };
+                format!(
+                    "{path} cannot be kept as written: the provider holds a number as a 64-bit \
+                     float, so it takes a decimal of at most 15 significant digits between \
+                     1e-307 and 1e308 in size, or a longer one only when it is a float's \
+                     shortest form (such as 0.30000000000000004). Got {number}, {instead}."
+                )
+            }
+            (NumberKind::Fractional, _) => return None,
+            (NumberKind::Whole { .. }, _) if !number.is_whole() => {
+                format!("{path} must be a whole number, got {number}.")
+            }
+            (NumberKind::Whole { min, max }, _) => match number.as_i64() {
+                Some(n) if (min..=max).contains(&n) => return None,
+                _ => format!("{path} must be a whole number from {min} to {max}, got {number}."),
             },
         };
         Some(Diagnostic::error("Invalid attribute value", detail).at(path.clone()))
@@ -524,6 +532,70 @@ mod tests {
                 .check(&Value::Number(Number::Float(f64::NAN)), &path)
                 .is_some()
         );
+    }
+
+    fn parsed(text: &str) -> Value {
+        Value::Number(Number::parse(text).unwrap_or_else(|| panic!("{text:?}")))
+    }
+
+    /// Decimals as Terraform sends them: only those a float stands for pass.
+    #[test]
+    fn every_number_kind_refuses_a_decimal_no_float_stands_for() {
+        let share = AttributePath::parse_dotted("gpu.task_amount");
+        let fractional = |text: &str| {
+            let d = NumberKind::Fractional.check(&parsed(text), &share)?;
+            assert_eq!(d.attribute.as_ref(), Some(&share), "{text}");
+            Some(d.detail)
+        };
+        for text in [
+            "0.1",
+            "0.25",
+            "0.30000000000000004",
+            "17",
+            "123456789012345",
+        ] {
+            assert_eq!(fractional(text), None, "{text}");
+        }
+        let held = "gpu.task_amount cannot be kept as written: the provider holds a number as a \
+                    64-bit float, so it takes a decimal of at most 15 significant digits between \
+                    1e-307 and 1e308 in size, or a longer one only when it is a float's shortest \
+                    form (such as 0.30000000000000004).";
+        let big = format!("1{}", "0".repeat(400));
+        let cases = [
+            ("0.10000000000000000001", "which a float would round to 0.1"),
+            (
+                "12345678901234567890",
+                "which a float would round to 12345678901234567000",
+            ),
+            (
+                big.as_str(),
+                "which is beyond the largest float (about 1.8e308)",
+            ),
+        ];
+        for (text, instead) in cases {
+            let want = format!("{held} Got {text}, {instead}.");
+            assert_eq!(fractional(text), Some(want), "{text}");
+        }
+
+        let replicas = AttributePath::attr("replicas");
+        let whole = |text: &str| {
+            let kind = NumberKind::Whole { min: 0, max: 10 };
+            kind.check(&parsed(text), &replicas).map(|d| d.detail)
+        };
+        let cases = [
+            ("3", None),
+            (
+                "12345678901234567890",
+                Some("replicas must be a whole number from 0 to 10, got 12345678901234567890."),
+            ),
+            (
+                "3.00000000000000000001",
+                Some("replicas must be a whole number, got 3.00000000000000000001."),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(whole(text).as_deref(), want, "{text}");
+        }
     }
 
     #[test]

@@ -33,10 +33,11 @@ pub fn field_int(v: &Value) -> Result<Field<i64>, String> {
     }
 }
 
-/// Reads a fractional attribute as an exact decimal. Terraform sends a number that a 64-bit
-/// float holds exactly as that float, and this takes the shortest decimal that reads back as
-/// the same float (`0.1`, never `0.1000000000000000055…`): the text Terraform itself shows for
-/// it, and the text Spark parses back to the same double.
+/// Reads a fractional attribute as an exact decimal. A float stands for the shortest decimal
+/// that reads back as the same float (`0.1`, never `0.1000000000000000055…`): the text
+/// Terraform itself compares and shows, and the text Spark parses back to the same double. A
+/// decimal that no float stands for never gets here from configuration: validation refuses it
+/// (`NumberKind::check`), so the tf layer is the one place that judges how many digits fit.
 pub fn field_decimal(v: &Value) -> Result<Field<Decimal>, String> {
     match v {
         Value::Unknown => Ok(Field::Unknown),
@@ -45,6 +46,11 @@ pub fn field_decimal(v: &Value) -> Result<Field<Decimal>, String> {
         Value::Number(Number::Float(f)) => Decimal::parse(&f.to_string())
             .map(Field::Set)
             .ok_or_else(|| format!("a decimal of at most 30 digits, got {f}")),
+        // Validation refuses such a number in configuration; one read back from a drifted
+        // secret is taken as the decimal it is.
+        Value::Number(Number::Inexact { text, .. }) => Decimal::parse(text)
+            .map(Field::Set)
+            .ok_or_else(|| format!("a decimal of at most 30 digits, got {text}")),
         other => Err(format!("a number, got {}", other.kind())),
     }
 }

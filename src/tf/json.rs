@@ -118,11 +118,23 @@ fn from_json(json: &J, ty: &Type, extra: Extra) -> Result<Value, CodecError> {
     }
 }
 
-/// A JSON number; integers beyond `i64` lose precision, as [`Number`] cannot hold them exactly.
+/// A JSON number from stored state.
+///
+/// Integers are exact (a `u64` beyond `i64` that no float holds becomes [`Number::Inexact`], as
+/// in msgpack). Any other number serde_json reads as its nearest float, without the text, so a
+/// state number with more digits than a float holds would be rounded here unseen. That is
+/// accepted, not refused: Terraform writes state JSON from the values this provider returned,
+/// and go-cty writes a float as its shortest decimal (and an [`Number::Inexact`] as its text,
+/// which arrives as a JSON string and stays exact), so every number the provider wrote reads
+/// back as itself. Only a hand-edited state can hold such a number, and refusing it would make
+/// every plan of the resource fail, destroy included; the next plan compares the state with
+/// the configuration, which validation has checked. Keeping the text would take serde_json's
+/// `arbitrary_precision`, which changes number handling for every crate in the build.
 fn number(n: &serde_json::Number) -> Option<Number> {
-    match n.as_i64() {
-        Some(i) => Some(Number::Int(i)),
-        None => n.as_f64().map(|f| Number::Float(f).canonical()),
+    match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => Some(Number::Int(i)),
+        (None, Some(u)) => Number::parse(&u.to_string()),
+        (None, None) => n.as_f64().map(|f| Number::Float(f).canonical()),
     }
 }
 
@@ -152,11 +164,13 @@ fn to_json(value: &Value, ty: &Type) -> Result<J, CodecError> {
             return Err(CodecError::mismatch(ty, "unknown values have no JSON form"));
         }
         (Type::String, Value::String(s)) => J::from(s.as_str()),
-        (Type::Number, Value::Number(n)) => match n.canonical() {
+        (Type::Number, Value::Number(n)) => match n.clone().canonical() {
             Number::Int(i) => J::from(i),
             Number::Float(f) => serde_json::Number::from_f64(f)
                 .map(J::Number)
                 .ok_or_else(|| CodecError::mismatch(ty, format!("{f} has no JSON form")))?,
+            // A string, which both decoders read back exactly; a JSON number would be rounded.
+            Number::Inexact { text, .. } => J::String(text),
         },
         (Type::Bool, Value::Bool(b)) => J::Bool(*b),
         (Type::List(e), Value::List(items)) => {
@@ -230,6 +244,18 @@ mod tests {
         }
     }
 
+    const TENTH_AND_MORE: &str = "0.10000000000000000001";
+
+    #[test]
+    fn inexact_numbers_are_written_as_strings_and_read_back_exactly() {
+        let text = TENTH_AND_MORE.to_owned();
+        let value = Value::Number(Number::Inexact { text, nearest: 0.1 });
+        let json = encode(&value, &Type::Number);
+        assert_eq!(json, Ok(json!(TENTH_AND_MORE)));
+        let bytes = json.map(|j| j.to_string()).unwrap_or_default();
+        assert_eq!(decode(bytes.as_bytes(), &Type::Number), Ok(value));
+    }
+
     fn resource_type() -> Type {
         let volume = object([("name", Type::String), ("size_gb", Type::Number)]);
         object([
@@ -245,7 +271,12 @@ mod tests {
     #[test]
     fn decodes_scalars_leniently_typed() {
         let float = |f| Value::Number(Number::Float(f));
+        let inexact = |text: &str, nearest| {
+            let text = text.to_owned();
+            Value::Number(Number::Inexact { text, nearest })
+        };
         let (big, u64_max) = ("12345678901234567890123", "18446744073709551615");
+        let tenth_and_more = format!("{TENTH_AND_MORE:?}"); // as a JSON string
         let cases = [
             ("null", Type::Number, Value::Null),
             (r#""abc""#, Type::String, "abc".into()),
@@ -255,8 +286,27 @@ mod tests {
             ("1.5", Type::Number, float(1.5)),
             ("42.0", Type::Number, Value::int(42)),
             (r#""17""#, Type::Number, Value::int(17)),
+            // Rounded to the nearest float: see `number`.
             (big, Type::Number, float(1.2345678901234568e22)),
-            (u64_max, Type::Number, float(18446744073709551615.0)),
+            (
+                u64_max,
+                Type::Number,
+                inexact(u64_max, 18446744073709551615.0),
+            ),
+            // 2^63: a float holds it, but its shortest form reads 9223372036854776000.
+            (
+                "9223372036854775808",
+                Type::Number,
+                inexact("9223372036854775808", 9.223372036854776e18),
+            ),
+            ("0.1", Type::Number, float(0.1)),
+            (r#""0.1""#, Type::Number, float(0.1)),
+            (
+                tenth_and_more.as_str(),
+                Type::Number,
+                inexact(TENTH_AND_MORE, 0.1),
+            ),
+            (TENTH_AND_MORE, Type::Number, float(0.1)), // a JSON number: rounded, see `number`
             ("false", Type::Bool, Value::Bool(false)),
             (r#""true""#, Type::Bool, Value::Bool(true)),
         ];

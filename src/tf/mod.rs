@@ -7,6 +7,7 @@
 pub mod diagnostics;
 pub mod json;
 pub mod msgpack;
+pub mod number;
 pub mod path;
 pub mod types;
 pub mod value;
@@ -15,9 +16,10 @@ pub mod value;
 mod proptests;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity, error_chain};
+pub use number::Number;
 pub use path::{AttributePath, PathStep};
 pub use types::Type;
-pub use value::{Number, Value};
+pub use value::Value;
 
 /// Why a value could not be decoded from, or encoded to, the wire.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -126,13 +126,16 @@ fn from_msgpack(raw: &Mp, ty: &Type) -> Result<Value, CodecError> {
     }
 }
 
-/// A number from a msgpack int, float or decimal string.
+/// A number from a msgpack int, float or decimal string. A decimal that no float stands for,
+/// and a `u64` beyond `i64` that no float holds, become [`Number::Inexact`], never the nearest
+/// float: go-cty sends such numbers as text precisely because they have no exact float.
 fn number(raw: &Mp) -> Option<Number> {
     match raw {
-        Mp::Integer(i) => i
-            .as_i64()
-            .map(Number::Int)
-            .or_else(|| i.as_u64().map(|u| Number::Float(u as f64))),
+        Mp::Integer(i) => match (i.as_i64(), i.as_u64()) {
+            (Some(i), _) => Some(Number::Int(i)),
+            (None, Some(u)) => Number::parse(&u.to_string()),
+            (None, None) => None,
+        },
         Mp::F32(f) => Some(Number::Float(f64::from(*f)).canonical()),
         Mp::F64(f) => Some(Number::Float(*f).canonical()),
         Mp::String(s) => Number::parse(s.as_str()?),
@@ -174,9 +177,11 @@ fn to_msgpack(value: &Value, ty: &Type) -> Result<Mp, CodecError> {
         (_, Value::Null) => Mp::Nil,
         (_, Value::Unknown) => Mp::Ext(UNKNOWN_EXT, vec![0]),
         (Type::String, Value::String(s)) => Mp::from(s.as_str()),
-        (Type::Number, Value::Number(n)) => match n.canonical() {
+        (Type::Number, Value::Number(n)) => match n.clone().canonical() {
             Number::Int(i) => Mp::from(i),
             Number::Float(f) => Mp::F64(f),
+            // As go-cty writes it: Terraform reads the text back as the exact decimal.
+            Number::Inexact { text, .. } => Mp::from(text.as_str()),
         },
         (Type::Bool, Value::Bool(b)) => Mp::Boolean(*b),
         (Type::List(e), Value::List(items)) => {
@@ -249,6 +254,14 @@ mod tests {
         Value::Number(Number::Float(f))
     }
 
+    const TENTH_AND_MORE: &str = "0.10000000000000000001";
+    const TWO_TO_63: &str = "9223372036854775808";
+
+    fn inexact(text: &str, nearest: f64) -> Value {
+        let text = text.to_owned();
+        Value::Number(Number::Inexact { text, nearest })
+    }
+
     fn object<const N: usize>(attrs: [(&str, Type); N]) -> Type {
         Type::Object(attrs.map(|(k, t)| (k.to_owned(), t)).into())
     }
@@ -283,6 +296,7 @@ mod tests {
     fn decodes_golden_vectors() {
         let big = "b7 3132333435363738393031323334353637383930313233"; // "123…0123" (23 digits)
         let u64_max = "cf ffffffffffffffff";
+        let tenth_and_more = "b6 302e3130303030303030303030303030303030303031";
         let cases = [
             ("c0", Type::String, Value::Null),
             ("d4 00 00", Type::String, Value::Unknown),
@@ -295,8 +309,31 @@ mod tests {
             ("cb 3ff8000000000000", Type::Number, float(1.5)),
             ("cb 4045000000000000", Type::Number, Value::int(42)),
             ("a2 3137", Type::Number, Value::int(17)),
-            (big, Type::Number, float(1.2345678901234568e22)),
-            (u64_max, Type::Number, float(18446744073709551615.0)),
+            (
+                big,
+                Type::Number,
+                inexact("12345678901234567890123", 1.2345678901234568e22),
+            ),
+            (
+                u64_max,
+                Type::Number,
+                inexact("18446744073709551615", 18446744073709551615.0),
+            ),
+            // 2^63: a float holds it, but its shortest form reads 9223372036854776000.
+            (
+                "cf 8000000000000000",
+                Type::Number,
+                inexact(TWO_TO_63, 9.223372036854776e18),
+            ),
+            (
+                "cb 43e0000000000000",
+                Type::Number,
+                float(9.223372036854776e18),
+            ), // the same, as cty sends it
+            ("a3 302e31", Type::Number, float(0.1)), // "0.1": the float 0.1 stands for it
+            ("a4 302e3235", Type::Number, float(0.25)),
+            ("a4 2d312e35", Type::Number, float(-1.5)),
+            (tenth_and_more, Type::Number, inexact(TENTH_AND_MORE, 0.1)),
             ("92 a8 22737472696e6722 a2 6869", Type::Dynamic, "hi".into()), // type as str
         ];
         for (hex, ty, expected) in cases {
@@ -311,12 +348,14 @@ mod tests {
         let aba = Value::List(vec!["a".into(), "b".into(), "a".into()]);
         let unknowns = Value::List(vec![Value::Unknown, Value::Unknown]);
         let hi = "92 c4 08 22737472696e6722 a2 6869"; // [bin("\"string\""), "hi"]
+        let tenth_and_more = "b6 302e3130303030303030303030303030303030303031";
         let cases = [
             (Value::Null, Type::Number, "c0"),
             (Value::Unknown, Type::Number, "d4 00 00"),
             (Value::int(42), Type::Number, "2a"),
             (float(3.0), Type::Number, "03"),
             (float(1.5), Type::Number, "cb 3ff8000000000000"),
+            (inexact(TENTH_AND_MORE, 0.1), Type::Number, tenth_and_more),
             (Value::Bool(false), Type::Bool, "c2"),
             (aba, set.clone(), "92 a161 a162"),
             // Unknown elements may turn out different, so they are not duplicates.

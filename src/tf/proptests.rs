@@ -42,14 +42,27 @@ fn any_type() -> impl Strategy<Value = Type> {
     })
 }
 
-/// A number in the canonical form decoding gives: whole floats below 2^53 are integers.
+/// A number in the canonical form decoding gives: whole floats below 2^53 are integers, and a
+/// decimal with more digits than a float holds is [`Number::Inexact`].
 fn any_number() -> impl Strategy<Value = Number> {
     prop_oneof![
         any::<i64>().prop_map(Number::Int),
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(|f| Number::Float(f).canonical()),
+        too_many_digits().prop_filter_map("a float's shortest form", |text| {
+            Number::parse(&text).filter(|n| matches!(n, Number::Inexact { .. }))
+        }),
     ]
+}
+
+/// A plain decimal of 18 to 40 significant digits, as go-cty writes one that no float holds.
+fn too_many_digits() -> impl Strategy<Value = String> {
+    ("-?", "[1-9][0-9]{0,20}", "[0-9]{0,18}[1-9]")
+        .prop_filter("18 digits or more", |(_, whole, fraction)| {
+            whole.len() + fraction.len() >= 18
+        })
+        .prop_map(|(sign, whole, fraction)| format!("{sign}{whole}.{fraction}"))
 }
 
 /// A known value of exactly `ty`, whose parts may be null or (when `unknowns`) unknown.
@@ -271,6 +284,51 @@ proptest! {
         let bytes = encoded.to_string().into_bytes();
         prop_assert_eq!(json::decode(&bytes, &ty), Ok(value.clone()));
         prop_assert_eq!(json::decode_lenient(&bytes, &ty), Ok(value));
+    }
+
+    #[test]
+    fn a_floats_shortest_form_parses_as_that_float(f in any::<f64>()) {
+        // Both forms go-cty and serde might write: plain (`0.1`) and with an exponent.
+        // A whole one of up to 19 digits is an `i64` as well, and parses as one.
+        prop_assume!(f.is_finite());
+        for text in [format!("{f}"), format!("{f:e}")] {
+            let parsed = Number::parse(&text);
+            let same = match parsed {
+                Some(Number::Float(g)) => g == f,
+                Some(Number::Int(i)) => i as f64 == f && f.fract() == 0.0,
+                _ => false,
+            };
+            prop_assert!(same, "{} parsed as {:?}", text, parsed);
+        }
+    }
+
+    #[test]
+    fn a_decimal_of_at_most_15_significant_digits_is_never_inexact(
+        digits in "[1-9][0-9]{0,14}",
+        exponent in -290i32..290,
+        negative in any::<bool>(),
+    ) {
+        let sign = if negative { "-" } else { "" };
+        let text = format!("{sign}{digits}e{exponent}");
+        let parsed = Number::parse(&text);
+        prop_assert!(
+            matches!(parsed, Some(Number::Int(_) | Number::Float(_))),
+            "{} parsed as {:?}", text, parsed
+        );
+    }
+
+    #[test]
+    fn a_decimal_no_float_stands_for_keeps_its_text(text in too_many_digits()) {
+        match Number::parse(&text) {
+            Some(Number::Inexact { text: kept, nearest }) => {
+                prop_assert_eq!(&kept, &text);
+                prop_assert_eq!(Some(nearest), text.parse::<f64>().ok());
+            }
+            // Some long decimals are a float's shortest form after all: trailing digits
+            // within the float's own precision.
+            Some(Number::Float(f)) => prop_assert_eq!(Some(f), text.parse::<f64>().ok()),
+            other => prop_assert!(false, "{} parsed as {:?}", text, other),
+        }
     }
 
     #[test]

@@ -5,67 +5,8 @@
 //! [`Value::Map`].
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-/// A Terraform number. Terraform's numbers are arbitrary precision; every number a Konoha schema
-/// holds is an integer or a plain float.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Number {
-    /// An integer that fits in 64 bits.
-    Int(i64),
-    /// Anything else.
-    Float(f64),
-}
-
-impl Number {
-    /// The number as an `i64`, when it is a whole number in range.
-    pub fn as_i64(&self) -> Option<i64> {
-        match *self {
-            Number::Int(i) => Some(i),
-            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
-            Number::Float(_) => None,
-        }
-    }
-
-    /// The number as an `f64` (possibly rounded).
-    pub fn as_f64(&self) -> f64 {
-        match *self {
-            Number::Int(i) => i as f64,
-            Number::Float(f) => f,
-        }
-    }
-
-    /// Parses a finite decimal number, the form Terraform uses for numbers that do not fit
-    /// msgpack's or JSON's own. Whole numbers come back as [`Number::Int`] when they fit.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.parse::<i64>() {
-            Ok(i) => Some(Number::Int(i)),
-            Err(_) => text
-                .parse::<f64>()
-                .ok()
-                .filter(|f| f.is_finite())
-                .map(|f| Number::Float(f).canonical()),
-        }
-    }
-
-    /// The same number in canonical form: whole floats become integers, so that values decoded
-    /// from JSON and msgpack compare equal.
-    pub fn canonical(self) -> Self {
-        match self.as_i64() {
-            Some(i) => Number::Int(i),
-            None => self,
-        }
-    }
-}
-
-impl fmt::Display for Number {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Number::Int(i) => write!(f, "{i}"),
-            Number::Float(x) => write!(f, "{x}"),
-        }
-    }
-}
+use super::Number;
 
 /// A value of some Terraform type.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -316,11 +257,5 @@ mod tests {
         let v = Value::object([("a", Value::List(vec![Value::Unknown]))]);
         assert!(!v.is_wholly_known());
         assert!(Value::object([("a", Value::Null)]).is_wholly_known());
-    }
-
-    #[test]
-    fn whole_floats_are_canonical_ints() {
-        assert_eq!(Number::Float(4.0).canonical(), Number::Int(4));
-        assert_eq!(Number::Float(4.5).canonical(), Number::Float(4.5));
     }
 }
