@@ -165,7 +165,8 @@ pub fn has_secrets(state: &Value) -> bool {
 }
 
 /// A domain path as a Terraform attribute path. Single nested blocks are objects in this
-/// provider's schemas, so the domain's list indexes for them are dropped.
+/// provider's schemas, so the domain's list-of-one indexes for them are dropped; repeated
+/// blocks keep their element's index.
 pub fn attribute_path(segments: &[spark::PathSegment]) -> AttributePath {
     let mut path = AttributePath::root();
     for segment in segments {
@@ -173,6 +174,9 @@ pub fn attribute_path(segments: &[spark::PathSegment]) -> AttributePath {
             spark::PathSegment::Attr(name) => path.0.push(PathStep::Attribute(name.to_string())),
             spark::PathSegment::Key(key) => path.0.push(PathStep::ElementKeyString(key.clone())),
             spark::PathSegment::Index(_) => {}
+            spark::PathSegment::Item(index) => path.0.push(PathStep::ElementKeyInt(
+                i64::try_from(*index).unwrap_or(i64::MAX),
+            )),
         }
     }
     path
