@@ -263,6 +263,84 @@ pub fn resolve_node_selector(
         .collect()
 }
 
+/// The fields of a pod's `affinity`, the only keys `affinity` may hold.
+pub const AFFINITY_KINDS: [&str; 3] = ["nodeAffinity", "podAffinity", "podAntiAffinity"];
+
+/// What is wrong with `text` as a pod's `affinity` (JSON, as `jsonencode` writes it), or
+/// `None`. Only the outer shape is checked: an object whose keys are among
+/// [`AFFINITY_KINDS`], each holding an object. The API server checks the terms themselves
+/// when the Deployment is applied.
+pub fn affinity_problem(text: &str) -> Option<String> {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(err) => {
+            return Some(format!(
+                "is not JSON ({err}): write it with jsonencode({{…}})"
+            ));
+        }
+    };
+    let Value::Object(map) = &value else {
+        return Some(
+            "is not a JSON object: write jsonencode({ nodeAffinity = {…} }), with any of              nodeAffinity, podAffinity, podAntiAffinity"
+                .to_owned(),
+        );
+    };
+    let kinds = AFFINITY_KINDS.join(", ");
+    if let Some(key) = map.keys().find(|k| !AFFINITY_KINDS.contains(&k.as_str())) {
+        return Some(format!(
+            "has the key {key:?}, which a pod's affinity does not have: use only {kinds}              (spelled as the Kubernetes API spells them)"
+        ));
+    }
+    if let Some((key, _)) = map.iter().find(|(_, v)| !v.is_object()) {
+        return Some(format!("has {key} that is not an object"));
+    }
+    None
+}
+
+/// `text` as a pod's `affinity`, or `None` when it is not one (see [`affinity_problem`]).
+/// Parsing makes the comparison semantic: whitespace and key order do not matter.
+pub fn parse_affinity(text: &str) -> Option<Value> {
+    if affinity_problem(text).is_some() {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
+/// Where a pod may run, known and valid: what a pod spec's `nodeSelector`, `tolerations` and
+/// `affinity` get.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PodPlacement {
+    /// Labels a node must have.
+    pub node_selector: BTreeMap<String, String>,
+    /// Taints the pod tolerates.
+    pub tolerations: Vec<Toleration>,
+    /// The pod's affinity, an object with [`AFFINITY_KINDS`] keys.
+    pub affinity: Option<Value>,
+}
+
+impl PodPlacement {
+    /// Adds the placement to a pod spec (a JSON object). Empty parts are left out, so a pod
+    /// without placement keeps the spec it had, and a part removed from the configuration is
+    /// removed from the object by server-side apply.
+    pub fn add_to_pod_spec(&self, spec: &mut Value) {
+        let Value::Object(spec) = spec else {
+            return;
+        };
+        if !self.node_selector.is_empty() {
+            spec.insert("nodeSelector".to_owned(), json!(self.node_selector));
+        }
+        if !self.tolerations.is_empty() {
+            spec.insert(
+                "tolerations".to_owned(),
+                tolerations_json(&self.tolerations),
+            );
+        }
+        if let Some(affinity) = &self.affinity {
+            spec.insert("affinity".to_owned(), affinity.clone());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,5 +540,50 @@ mod tests {
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found[0].starts_with("executor_node_selector[\"bad key\"]: \"bad key\" is not"));
         assert!(found[1].starts_with("executor_node_selector[\"pool\"]: \"a b\" is not"));
+    }
+    #[test]
+    fn affinity_is_an_object_of_the_three_kinds_compared_by_meaning() {
+        let text = r#"{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"pool","operator":"In","values":["kyuubi"]}]}]}}}"#;
+        assert_eq!(affinity_problem(text), None);
+        let spaced = text.replace(':', " : ").replace(',', " ,\n ");
+        assert_eq!(parse_affinity(text), parse_affinity(&spaced));
+        assert!(parse_affinity(text).is_some());
+        let cases = [
+            ("[]", "is not a JSON object"),
+            ("{nodeAffinity}", "is not JSON"),
+            (r#"{"nodeSelector":{}}"#, "has the key \"nodeSelector\""),
+            (r#"{"node_affinity":{}}"#, "has the key \"node_affinity\""),
+            (
+                r#"{"podAffinity":[]}"#,
+                "has podAffinity that is not an object",
+            ),
+        ];
+        for (text, expected) in cases {
+            let problem = affinity_problem(text).unwrap_or_default();
+            assert!(problem.starts_with(expected), "{text}: {problem}");
+            assert_eq!(parse_affinity(text), None);
+        }
+    }
+
+    #[test]
+    fn placement_adds_only_what_is_set_to_a_pod_spec() {
+        let mut spec = json!({"containers": []});
+        PodPlacement::default().add_to_pod_spec(&mut spec);
+        assert_eq!(spec, json!({"containers": []}));
+        let placement = PodPlacement {
+            node_selector: BTreeMap::from([("pool".to_owned(), "kyuubi".to_owned())]),
+            tolerations: resolve_tolerations(&Field::Set(vec![gpu_taint()])).expect("known"),
+            affinity: parse_affinity(r#"{"podAntiAffinity":{}}"#),
+        };
+        placement.add_to_pod_spec(&mut spec);
+        assert_eq!(
+            spec,
+            json!({
+                "containers": [],
+                "nodeSelector": {"pool": "kyuubi"},
+                "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                "affinity": {"podAntiAffinity": {}},
+            })
+        );
     }
 }
