@@ -181,7 +181,7 @@ pub(crate) fn server_block() -> Block {
          `{ \"node-pool\" = \"kyuubi\" }`. Keys are label keys, values label values. A change \
          rolls the pods.",
     ))
-    .block(tolerations_block("tolerations", "the server pods"))
+    .block(tolerations_block("tolerations", "the server pods", " A change rolls the pods."))
     .attribute(Attribute::string("affinity").optional().description(
         "The server pods' `affinity`, as JSON: write `jsonencode({ nodeAffinity = {…} })` with \
          any of `nodeAffinity`, `podAffinity` and `podAntiAffinity`, spelled as the \

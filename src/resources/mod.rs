@@ -8,7 +8,8 @@
 //!   [`kyuubi_schema`] (its schema), [`kyuubi_model`] (conversions, drift comparison) and [`rollout_wait`] (waiting on the
 //!   cluster), and its data source [`kyuubi_server_data`]; `adoption` judges whether a create
 //!   may take over objects already in the cluster;
-//! - [`placement_model`]: the toleration block's schema and decoding, shared by both resources.
+//! - [`placement_model`]: the toleration block's schema and decoding, shared by both resources;
+//! - [`value_readers`]: string and whole-number readers under all the model decoders.
 
 mod adoption;
 pub mod kyuubi_model;
@@ -20,6 +21,7 @@ pub mod profile_model;
 pub mod rollout_wait;
 pub mod spark_profile;
 pub mod spark_profile_data;
+pub mod value_readers;
 
 use crate::tf::{AttributePath, Diagnostic};
 use crate::vault::{VaultClient, VaultError};

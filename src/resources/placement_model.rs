@@ -4,20 +4,20 @@
 //! One schema and one decoder, so `tolerations` on the server and `executor_tolerations` on the
 //! profile cannot drift apart. The rules themselves are [`crate::placement`]'s.
 
-use super::profile_model::{Ints, field_string};
+use super::value_readers::{Ints, field_string};
 use crate::framework::{Attribute, Block, NestedBlock};
 use crate::placement::TolerationInput;
 use crate::rules::Field;
 use crate::tf::Value;
 
 /// The repeated block `name` of tolerations for `pods` (e.g. "the server pods"), in
-/// Kubernetes' own terms.
-pub fn tolerations_block(name: &str, pods: &str) -> NestedBlock {
+/// Kubernetes' own terms; `how` ends the block's description (how they reach the pods).
+pub fn tolerations_block(name: &str, pods: &str, how: &str) -> NestedBlock {
     NestedBlock::list(
         name,
         Block::new(format!(
             "A toleration for {pods}: lets them run on nodes with a matching taint (Kubernetes' \
-             `tolerations`). Repeat the block for each taint."
+             `tolerations`). Repeat the block for each taint.{how}"
         ))
         .attribute(Attribute::string("key").optional().description(
             "The taint key, a qualified name such as `nvidia.com/gpu`. Leave it unset, with \
@@ -86,6 +86,40 @@ fn toleration_input(item: &Value, at: &str, ints: &mut Ints) -> TolerationInput 
     }
 }
 
+/// The `executor_tolerations` blocks for a stored tolerations line (a JSON array of Kubernetes
+/// tolerations, as [`crate::placement::tolerations_json`] writes it); `None` when the line is
+/// not one, so that refresh can show it as a foreign key instead.
+pub fn tolerations_state(text: &str) -> Option<Value> {
+    const FIELDS: [&str; 5] = ["key", "operator", "value", "effect", "tolerationSeconds"];
+    let items: Vec<serde_json::Value> = serde_json::from_str(text).ok()?;
+    items
+        .iter()
+        .map(|item| {
+            let map = item.as_object()?;
+            if map.keys().any(|k| !FIELDS.contains(&k.as_str())) {
+                return None;
+            }
+            let text = |name: &str| match map.get(name) {
+                None => Some(Value::Null),
+                Some(serde_json::Value::String(s)) => Some(Value::string(s)),
+                Some(_) => None,
+            };
+            let seconds = match map.get("tolerationSeconds") {
+                None => Value::Null,
+                Some(n) => Value::int(n.as_i64()?),
+            };
+            Some(Value::object([
+                ("key", text("key")?),
+                ("operator", text("operator")?),
+                ("value", text("value")?),
+                ("effect", text("effect")?),
+                ("toleration_seconds", seconds),
+            ]))
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(Value::List)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +183,26 @@ mod tests {
             None,
             "an unknown element is not an empty toleration"
         );
+    }
+
+    #[test]
+    fn a_stored_tolerations_line_reads_back_as_the_blocks_that_render_it() {
+        let text = r#"[{"effect":"NoSchedule","key":"nvidia.com/gpu","operator":"Exists"},{"key":"spot","operator":"Equal","tolerationSeconds":30,"value":"true","effect":"NoExecute"}]"#;
+        let state = tolerations_state(text).expect("a tolerations line");
+        let mut ints = Ints::default();
+        let input = tolerations_input(&state, "executor_tolerations", &mut ints);
+        let resolved = crate::placement::resolve_tolerations(&input).expect("known");
+        let again: serde_json::Value = serde_json::from_str(text).expect("JSON");
+        assert_eq!(crate::placement::tolerations_json(&resolved), again);
+        for foreign in [
+            "",
+            "{}",
+            "[1]",
+            r#"[{"key":"a","weight":1}]"#,
+            r#"[{"key":1}]"#,
+        ] {
+            assert_eq!(tolerations_state(foreign), None, "{foreign}");
+        }
+        assert_eq!(tolerations_state("[]"), Some(Value::List(Vec::new())));
     }
 }

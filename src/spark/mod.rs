@@ -17,7 +17,7 @@ pub mod storage;
 pub mod validate;
 pub mod violation;
 
-pub use keys::{server_owned_keys, typed_keys};
+pub use keys::{is_rendered_key, server_owned_keys, typed_keys};
 pub use profile::{
     DynamicAllocation, DynamicAllocationInput, Field, Gpu, GpuInput, Profile, ProfileInput, resolve,
 };

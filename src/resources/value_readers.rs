@@ -1,0 +1,66 @@
+//! Readers of the scalar attribute values every model decoder needs: strings, and whole numbers
+//! with [`Ints`], which turns a bad number into a diagnostic at its path, never into "not set".
+//!
+//! The bottom of `resources`: the model modules (`profile_model`, `kyuubi_model`,
+//! `placement_model`) all read through it, and it imports none of them.
+
+use crate::rules::Field;
+use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
+
+/// Reads a string attribute.
+pub fn field_string(v: &Value) -> Field<String> {
+    match v {
+        Value::Unknown => Field::Unknown,
+        Value::String(s) => Field::Set(s.clone()),
+        _ => Field::Unset,
+    }
+}
+
+/// Reads a whole-number attribute: unknown, null (unset) or a whole number. Anything else, a
+/// fraction or a number too large for 64 bits, is an error and never "not set": read as unset
+/// it would silently plan the default instead of what was written.
+pub fn field_int(v: &Value) -> Result<Field<i64>, String> {
+    match v {
+        Value::Unknown => Ok(Field::Unknown),
+        Value::Null => Ok(Field::Unset),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Field::Set)
+            .ok_or_else(|| format!("a whole number, got {n}")),
+        other => Err(format!("a whole number, got {}", other.kind())),
+    }
+}
+
+/// The whole-number attributes read while decoding one model, and the problems found. The
+/// framework refuses bad numbers at validation already; this keeps a value that reached a
+/// resource some other way from being misread.
+#[derive(Debug, Default)]
+pub struct Ints {
+    problems: Diagnostics,
+}
+
+impl Ints {
+    /// Reads the whole-number attribute at `path` (dotted, e.g. `gpu.amount`) from `v`; a
+    /// problem is kept for [`Ints::finish`] and reads as unknown meanwhile.
+    pub fn read(&mut self, v: &Value, path: &str) -> Field<i64> {
+        field_int(v).unwrap_or_else(|expected| {
+            self.problems.push(
+                Diagnostic::error(
+                    "Invalid attribute value",
+                    format!("{path} must be {expected}."),
+                )
+                .at(AttributePath::parse_dotted(path)),
+            );
+            Field::Unknown
+        })
+    }
+
+    /// `model` when every whole number read well, else the problems.
+    pub fn finish<T>(self, model: T) -> Result<T, Diagnostics> {
+        if self.problems.is_empty() {
+            Ok(model)
+        } else {
+            Err(self.problems)
+        }
+    }
+}
