@@ -256,6 +256,89 @@ fn other_bad_inputs_are_refused_at_validate() {
     );
 }
 
+/// Issue 9, "GPU executors that start": task amounts that do not split the executor's GPUs into
+/// whole tasks, fractions Spark would round or refuse, a relative discovery script and an
+/// `extra_conf` key that repeats a GPU setting all stop `terraform validate` at the attribute,
+/// and nothing reaches Vault.
+#[test]
+fn gpu_settings_are_refused_at_validate() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup()).unwrap();
+    let name = "spark/gpu-inputs";
+    let gpu = |lines: &str| config(&bao, name, &format!("  gpu {{\n{lines}\n  }}"), None);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            gpu("    amount = 1\n    task_amount = 0.3"),
+            "task_amount = 0.3 1/0.3 is not a whole number of tasks per GPU, and Spark would \
+             round it down",
+        ),
+        (
+            gpu("    amount = 3\n    task_amount = 1.5"),
+            "task_amount = 1.5 1.5 is a fraction above 1, which Spark refuses",
+        ),
+        (
+            gpu("    amount = 1\n    task_amount = 0"),
+            "task_amount = 0 0 is not more than 0",
+        ),
+        (
+            gpu("    amount = 1\n    task_amount = -0.5"),
+            "task_amount = -0.5 -0.5 is not more than 0",
+        ),
+        (
+            gpu("    amount = 3\n    task_amount = 2"),
+            "task_amount = 2 2 GPUs per task do not divide amount 3",
+        ),
+        (
+            gpu("    amount = 1\n    discovery_script = \"getGpusResources.sh\""),
+            "\"getGpusResources.sh\" is not an absolute path",
+        ),
+        (
+            config(
+                &bao,
+                name,
+                "  extra_conf = { \"spark.task.resource.gpu.amount\" = \"0.5\" }",
+                None,
+            ),
+            "\"spark.task.resource.gpu.amount\" is rendered from a typed attribute: set \
+             gpu.task_amount instead of repeating it in extra_conf",
+        ),
+        (
+            config(
+                &bao,
+                name,
+                "  extra_conf = { \"spark.executor.resource.gpu.discoveryScript\" = \"/x.sh\" }",
+                None,
+            ),
+            "\"spark.executor.resource.gpu.discoveryScript\" is rendered from a typed \
+             attribute: set gpu.discovery_script",
+        ),
+    ];
+    let failures = refused_at_validate(&work, &cases);
+    assert!(
+        failures.is_empty(),
+        "accepted or refused without naming the attribute:\n{}",
+        failures.join("\n")
+    );
+    // More digits than a 64-bit float holds: the provider reads 0.1, and Terraform refuses the
+    // plan that would store a value other than the one written.
+    work.set_config(&gpu(
+        "    amount = 1\n    task_amount = 0.10000000000000000001",
+    ))
+    .unwrap();
+    let out = work.terraform(["apply", "-auto-approve", "-no-color"]);
+    assert!(
+        !out.success() && one_line(&out.stderr).contains("Provider produced invalid plan"),
+        "a task amount was rounded to fit a float:\n{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        bao.kv_metadata("secret", name).is_none(),
+        "validate wrote to Vault"
+    );
+}
+
 /// A profile whose mount is not KV v2 — KV v1, another engine, no mount — is refused before
 /// anything is written, by apply and by the data source, with an error naming the mount and
 /// what it is. Before the check, a KV v1 mount took `kv1/data/<name>` as a plain key.

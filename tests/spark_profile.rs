@@ -582,3 +582,120 @@ fn changing_only_delete_all_versions_writes_nothing() {
         )
         .run_or_panic();
 }
+
+/// Issue 9, "GPU executors that start": a `gpu` block writes the four lines Spark on Kubernetes
+/// needs (amount, vendor, discovery script, task amount), shares stay the decimals written
+/// (`0.25`, and `0.1`, which Terraform sends as text since no float holds it), the apply plans
+/// no change afterwards, import reads them back, the data source shows them, and a hand edit of
+/// the task amount in Vault shows as drift of `gpu.task_amount`.
+#[test]
+fn a_gpu_profile_renders_the_gpu_lines_and_plans_no_change() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let name = "spark/gpu";
+    let script = "/opt/spark/examples/src/main/scripts/getGpusResources.sh";
+    let quarter = profile_with(
+        Some(&bao),
+        "secret",
+        name,
+        "  gpu {\n    amount      = 2\n    task_amount = 0.25\n  }\n",
+    );
+    let tenth = format!(
+        "{}{}",
+        profile_with(
+            Some(&bao),
+            "secret",
+            name,
+            "  gpu {\n    amount           = 1\n    task_amount      = 0.1\n    discovery_script = \"/opt/gpu/find.sh\"\n  }\n",
+        ),
+        r#"
+data "konoha_spark_profile" "d" {
+  mount      = "secret"
+  name       = "spark/gpu"
+  depends_on = [konoha_spark_profile.p]
+}
+"#
+    );
+    let gpu_lines = |stored: &serde_json::Value| -> Vec<String> {
+        let mut lines: Vec<String> = stored
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.contains(".resource.gpu."))
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("<not a string>")))
+            .collect();
+        lines.sort();
+        lines
+    };
+    TestCase::new(provider.hookup())
+        .step(Step::config(quarter).check(|state| {
+            let expected = [
+                "spark.executor.resource.gpu.amount=2".to_owned(),
+                format!("spark.executor.resource.gpu.discoveryScript={script}"),
+                "spark.executor.resource.gpu.vendor=nvidia.com".to_owned(),
+                "spark.task.resource.gpu.amount=0.25".to_owned(),
+            ];
+            let stored = gpu_lines(&data(&bao, name));
+            if stored != expected {
+                return Err(format!("Vault holds {stored:?}, wanted {expected:?}"));
+            }
+            let rendered = state
+                .attr("konoha_spark_profile.p", "rendered")
+                .and_then(|r| r.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            if !expected
+                .iter()
+                .all(|line| rendered.lines().any(|l| l == line))
+            {
+                return Err(format!("rendered lacks a GPU line:\n{rendered}"));
+            }
+            state.check_attr("konoha_spark_profile.p", "gpu.discovery_script", script)?;
+            state.check_attr("konoha_spark_profile.p", "gpu.task_amount", 0.25)
+        }))
+        .step(Step::import("konoha_spark_profile.p").import_state_verify())
+        .step(Step::config(tenth.clone()).check(|state| {
+            let stored = data(&bao, name);
+            if stored["spark.task.resource.gpu.amount"] != "0.1"
+                || stored["spark.executor.resource.gpu.discoveryScript"] != "/opt/gpu/find.sh"
+            {
+                return Err(format!("the share was not written as 0.1: {stored}"));
+            }
+            let d = "data.konoha_spark_profile.d";
+            state.check_attr(d, "gpu_amount", 1)?;
+            state.check_attr(d, "gpu_vendor", "nvidia.com")?;
+            state.check_attr(d, "gpu_discovery_script", "/opt/gpu/find.sh")?;
+            state.check_attr(d, "gpu_task_amount", 0.1)?;
+            state.check_attr("konoha_spark_profile.p", "gpu.task_amount", 0.1)
+        }))
+        // Someone halves the share in Vault: the plan shows it in gpu.task_amount and apply
+        // writes 0.1 back.
+        .step(
+            Step::config(tenth)
+                .pre_config(|_| {
+                    let mut stored = data(&bao, name);
+                    stored["spark.task.resource.gpu.amount"] = json!("0.05");
+                    bao.kv_put("secret", name, stored);
+                    Ok(())
+                })
+                .plan_check(|plan| {
+                    plan.check_actions("konoha_spark_profile.p", &[Action::Update])?;
+                    let change = plan.change("konoha_spark_profile.p").unwrap();
+                    let before = change.before_attr("gpu.task_amount").cloned();
+                    let after = change.after_attr("gpu.task_amount").cloned();
+                    if before != Some(json!(0.05)) || after != Some(json!(0.1)) {
+                        return Err(format!(
+                            "drift not shown in gpu.task_amount: {before:?} → {after:?}"
+                        ));
+                    }
+                    Ok(())
+                })
+                .check(
+                    |_| match data(&bao, name)["spark.task.resource.gpu.amount"].as_str() {
+                        Some("0.1") => Ok(()),
+                        other => Err(format!("apply did not restore the share: {other:?}")),
+                    },
+                ),
+        )
+        .run_or_panic();
+}

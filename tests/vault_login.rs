@@ -278,6 +278,124 @@ async fn an_expired_token_is_replaced_by_a_new_login() {
         .unwrap();
 }
 
+/// The accessors of the live tokens that a JWT login issued.
+fn live_jwt_logins(bao: &OpenBao) -> Vec<String> {
+    let listed = bao.call("GET", "/v1/auth/token/accessors?list=true", None);
+    let keys = listed.body["data"]["keys"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    keys.iter()
+        .filter_map(Json::as_str)
+        .filter(|accessor| {
+            let found = bao.call(
+                "POST",
+                "/v1/auth/token/lookup-accessor",
+                Some(json!({"accessor": accessor})),
+            );
+            found.status == 200 && found.body["data"]["path"] == "auth/jwt/login"
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Issue 9: "an expired token mid-apply is not a failed apply". One `terraform apply` writes a
+/// profile with a 2 s token that cannot be renewed, waits (a `terraform_data` provisioner
+/// polling a marker file) until this test has seen that token expire in OpenBao, then writes
+/// a second profile: the provider logs in again and the apply succeeds.
+#[test]
+fn a_token_that_expires_mid_apply_does_not_fail_the_apply() {
+    let bao = OpenBao::start();
+    let issuer = Issuer::new();
+    enable_jwt(&bao, &issuer);
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup()).unwrap();
+    let expired = work.path().join("first-token-expired");
+    let jwt = issuer.token("pipeline-7");
+    let config = format!(
+        r#"
+terraform {{
+  required_providers {{
+    konoha = {{ source = "konoha/konoha" }}
+  }}
+}}
+
+provider "konoha" {{
+  vault {{
+    address = "{addr}"
+    auth_login_jwt {{
+      role = "expiring"
+      jwt  = "{jwt}"
+    }}
+  }}
+}}
+
+resource "konoha_spark_profile" "before" {{
+  mount = "secret"
+  name  = "spark/before-expiry"
+}}
+
+# Holds the apply until the test has seen the first token expire (at most 60 s).
+resource "terraform_data" "wait_for_expiry" {{
+  depends_on = [konoha_spark_profile.before]
+  provisioner "local-exec" {{
+    command = "for i in $(seq 600); do [ -e '{marker}' ] && exit 0; sleep 0.1; done; exit 1"
+  }}
+}}
+
+resource "konoha_spark_profile" "after" {{
+  depends_on = [terraform_data.wait_for_expiry]
+  mount      = "secret"
+  name       = "spark/after-expiry"
+}}
+"#,
+        addr = bao.addr,
+        marker = expired.display()
+    );
+    work.set_config(&config).unwrap();
+    let watcher = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            // The first profile's write shows the first login has happened.
+            if !poll_until(Duration::from_secs(60), || {
+                bao.kv_get("secret", "spark/before-expiry").is_some()
+            }) {
+                return Err("the first profile was never written".to_owned());
+            }
+            let first = live_jwt_logins(&bao);
+            if first.is_empty() {
+                return Err("no live token from the JWT login".to_owned());
+            }
+            if !poll_until(Duration::from_secs(20), || {
+                first.iter().all(|a| !token_alive(&bao, a))
+            }) {
+                return Err("the 2 s token never expired".to_owned());
+            }
+            if bao.kv_get("secret", "spark/after-expiry").is_some() {
+                return Err("the second profile was written before the token expired".to_owned());
+            }
+            std::fs::write(&expired, "").map_err(|e| e.to_string())?;
+            Ok(first)
+        });
+        let out = work.terraform(["apply", "-auto-approve", "-no-color", "-parallelism=1"]);
+        assert!(
+            out.success(),
+            "the apply failed after the token expired:\n{}{}",
+            out.stdout,
+            out.stderr
+        );
+        watcher.join().unwrap()
+    });
+    let first = watcher.unwrap();
+    assert!(
+        bao.kv_get("secret", "spark/after-expiry").is_some(),
+        "the second profile is not in Vault"
+    );
+    assert!(
+        first.iter().all(|a| !token_alive(&bao, a)),
+        "the first token is still alive, so nothing was tested"
+    );
+}
+
 /// A CA certificate for the (absent) cluster, which OpenBao's config requires.
 fn some_ca_pem() -> String {
     rcgen::generate_simple_self_signed(vec!["kubernetes.default".to_owned()])

@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 
 use super::placement_model::{tolerations_input, tolerations_state};
-pub use super::value_readers::{Ints, field_int, field_string};
-use crate::spark::{self, Field, ProfileInput};
-use crate::tf::{AttributePath, Diagnostics, PathStep, Value};
+pub use super::value_readers::{Ints, field_decimal, field_int, field_string};
+use crate::spark::{self, Decimal, Field, ProfileInput};
+use crate::tf::{AttributePath, Diagnostics, Number, PathStep, Value};
 
 /// Reads a bool attribute.
 pub fn field_bool(v: &Value) -> Field<bool> {
@@ -73,6 +73,8 @@ pub fn profile_input(v: &Value) -> Result<ProfileInput, Diagnostics> {
         gpu: field_block(v.attr("gpu"), |b| spark::GpuInput {
             amount: ints.read(b.attr("amount"), "gpu.amount"),
             vendor: field_string(b.attr("vendor")),
+            discovery_script: field_string(b.attr("discovery_script")),
+            task_amount: ints.read_decimal(b.attr("task_amount"), "gpu.task_amount"),
         }),
         extra_conf: field_string_map(v.attr("extra_conf")),
         executor_node_selector: field_string_map(v.attr("executor_node_selector")),
@@ -201,15 +203,30 @@ pub fn state_from_properties(base: &Value, properties: &BTreeMap<String, String>
     };
     state.set_attr("dynamic_allocation", dynamic_allocation);
 
-    let gpu =
-        if properties.contains_key(keys::GPU_AMOUNT) || properties.contains_key(keys::GPU_VENDOR) {
-            Value::object([
-                ("amount", int(keys::GPU_AMOUNT)),
-                ("vendor", text(keys::GPU_VENDOR)),
-            ])
-        } else {
-            Value::Null
-        };
+    // A stored task amount reads back only as the plain decimal it was written as.
+    let decimal = |key: &str| {
+        properties
+            .get(key)
+            .filter(|text| Decimal::parse(text).is_some())
+            .and_then(|text| Number::parse(text))
+            .map_or(Value::Null, Value::Number)
+    };
+    let gpu_keys = [
+        keys::GPU_AMOUNT,
+        keys::GPU_VENDOR,
+        keys::GPU_DISCOVERY_SCRIPT,
+        keys::TASK_GPU_AMOUNT,
+    ];
+    let gpu = if gpu_keys.iter().any(|k| properties.contains_key(*k)) {
+        Value::object([
+            ("amount", int(keys::GPU_AMOUNT)),
+            ("vendor", text(keys::GPU_VENDOR)),
+            ("discovery_script", text(keys::GPU_DISCOVERY_SCRIPT)),
+            ("task_amount", decimal(keys::TASK_GPU_AMOUNT)),
+        ])
+    } else {
+        Value::Null
+    };
     state.set_attr("gpu", gpu);
 
     let selector: BTreeMap<String, String> = properties
@@ -386,6 +403,73 @@ mod tests {
         assert_eq!(field_int(&Value::Unknown), Ok(Field::Unknown));
         assert_eq!(field_int(&Value::int(3)), Ok(Field::Set(3)));
         assert!(field_int(&Value::string("3")).is_err());
+    }
+
+    #[test]
+    fn fractional_numbers_decode_to_the_decimal_terraform_shows() {
+        let float = |f: f64| Value::Number(Number::Float(f));
+        let decoded = |v: Value| field_decimal(&v).map(|f| f.value().map(ToString::to_string));
+        assert_eq!(decoded(float(0.25)), Ok(Some("0.25".into())));
+        assert_eq!(decoded(float(0.1)), Ok(Some("0.1".into())));
+        assert_eq!(decoded(float(0.2)), Ok(Some("0.2".into())));
+        assert_eq!(decoded(float(-0.5)), Ok(Some("-0.5".into())));
+        assert_eq!(decoded(Value::int(2)), Ok(Some("2".into())));
+        assert_eq!(field_decimal(&Value::Null), Ok(Field::Unset));
+        assert_eq!(field_decimal(&Value::Unknown), Ok(Field::Unknown));
+        assert!(field_decimal(&Value::string("0.5")).is_err());
+        assert!(
+            field_decimal(&float(1e-300)).is_err(),
+            "too many digits to hold"
+        );
+        let config = Value::object([(
+            "gpu",
+            Value::object([("amount", Value::int(1)), ("task_amount", float(1e-300))]),
+        )]);
+        let Err(problems) = profile_input(&config) else {
+            panic!("a tiny task amount decoded");
+        };
+        let paths: Vec<String> = problems
+            .into_iter()
+            .filter_map(|d| d.attribute.map(|p| p.to_string()))
+            .collect();
+        assert_eq!(paths, ["gpu.task_amount"]);
+    }
+
+    #[test]
+    fn gpu_keys_map_back_to_the_gpu_block() {
+        let gpu_props = |task: &str, script: &str| {
+            props(&[
+                ("spark.dynamicAllocation.enabled", "false"),
+                ("spark.executor.resource.gpu.amount", "2"),
+                ("spark.executor.resource.gpu.vendor", "nvidia.com"),
+                ("spark.executor.resource.gpu.discoveryScript", script),
+                ("spark.task.resource.gpu.amount", task),
+            ])
+        };
+        let state = state_from_properties(&base(), &gpu_props("0.25", "/opt/find-gpus.sh"));
+        assert_eq!(
+            state.attr("gpu"),
+            &Value::object([
+                ("amount", Value::int(2)),
+                ("vendor", Value::string("nvidia.com")),
+                ("discovery_script", Value::string("/opt/find-gpus.sh")),
+                ("task_amount", Value::Number(Number::Float(0.25))),
+            ])
+        );
+        assert!(state.attr("extra_conf").is_null(), "no GPU key is extra");
+        let whole = state_from_properties(&base(), &gpu_props("1", "/x.sh"));
+        assert_eq!(whole.block("gpu").attr("task_amount"), &Value::int(1));
+        // A value that is not a plain decimal reads as removed, so the plan writes it again.
+        let edited = state_from_properties(&base(), &gpu_props("1e0", "/x.sh"));
+        assert!(edited.block("gpu").attr("task_amount").is_null());
+        let only_task = state_from_properties(
+            &base(),
+            &props(&[("spark.task.resource.gpu.amount", "0.5")]),
+        );
+        assert!(
+            !only_task.attr("gpu").is_null(),
+            "any GPU key shows the block"
+        );
     }
 
     #[test]

@@ -170,18 +170,44 @@ fn dynamic_allocation_block() -> NestedBlock {
 fn gpu_block() -> NestedBlock {
     NestedBlock::single(
         "gpu",
-        Block::new("GPUs for each executor (Spark resource scheduling).")
-            .attribute(Attribute::int("amount").required().description(
+        Block::new(
+            "GPUs for each executor (Spark resource scheduling). The block writes all four GPU \
+             properties, defaults included. See the GPU guide for placing executors on GPU nodes.",
+        )
+        .attribute(
+            Attribute::int("amount").required().description(
                 "GPUs per executor (`spark.executor.resource.gpu.amount`), at least 1.",
-            ))
-            .attribute(
-                Attribute::string("vendor")
-                    .default(spark::profile::DEFAULT_GPU_VENDOR)
-                    .description(
-                        "The Kubernetes device plugin's vendor domain \
-                         (`spark.executor.resource.gpu.vendor`).",
-                    ),
             ),
+        )
+        .attribute(
+            Attribute::string("vendor")
+                .default(spark::profile::DEFAULT_GPU_VENDOR)
+                .description(
+                    "The Kubernetes device plugin's vendor domain \
+                     (`spark.executor.resource.gpu.vendor`).",
+                ),
+        )
+        .attribute(
+            Attribute::string("discovery_script")
+                .default(spark::profile::DEFAULT_GPU_DISCOVERY_SCRIPT)
+                .description(
+                    "The script each executor runs at start to learn its GPUs' addresses \
+                     (`spark.executor.resource.gpu.discoveryScript`), an absolute path inside \
+                     the executor image; Kubernetes does not tell Spark the addresses. The \
+                     default is the example script the Apache Spark image ships, which calls \
+                     `nvidia-smi`.",
+                ),
+        )
+        .attribute(
+            Attribute::fractional("task_amount")
+                // spark::profile::DEFAULT_GPU_TASK_AMOUNT, as a Terraform number.
+                .default(1i64)
+                .description(
+                    "GPUs each task takes (`spark.task.resource.gpu.amount`): a whole number \
+                     that divides `amount`, or an exact share of one GPU, 1/n (`0.5`, `0.25`, \
+                     `0.2`, …), to run n tasks on each GPU. Written as the decimal given.",
+                ),
+        ),
     )
 }
 

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use super::remote_error;
 use crate::clients::Clients;
 use crate::framework::{Attribute, Block, DataReadRequest, DataSource, Schema};
-use crate::spark;
-use crate::tf::{Diagnostic, Diagnostics, Value};
+use crate::spark::{self, keys};
+use crate::tf::{Diagnostic, Diagnostics, Number, Value};
 
 /// The `konoha_spark_profile` data source.
 #[derive(Debug)]
@@ -71,7 +71,16 @@ impl DataSource for SparkProfileData {
                     "executor_request_cores",
                     "`spark.kubernetes.executor.request.cores`, when set.",
                 ))
-                .attribute(computed_int("shuffle_partitions", "`spark.sql.shuffle.partitions`, when set.")),
+                .attribute(computed_int("shuffle_partitions", "`spark.sql.shuffle.partitions`, when set."))
+                .attribute(computed_int("gpu_amount", "`spark.executor.resource.gpu.amount`, when set."))
+                .attribute(computed_string("gpu_vendor", "`spark.executor.resource.gpu.vendor`, when set."))
+                .attribute(computed_string(
+                    "gpu_discovery_script",
+                    "`spark.executor.resource.gpu.discoveryScript`, when set.",
+                ))
+                .attribute(Attribute::fractional("gpu_task_amount").computed().description(
+                    "`spark.task.resource.gpu.amount`, when set to a plain decimal.",
+                )),
         )
     }
 
@@ -105,6 +114,13 @@ impl DataSource for SparkProfileData {
         let (rendered, sha) = (view.rendered.clone(), view.content_sha256.clone());
         let int = |key: &str| Value::opt_int(props.get(key).and_then(|v| v.parse().ok()));
         let string = |key: &str| Value::opt_string(props.get(key).cloned());
+        let decimal = |key: &str| {
+            props
+                .get(key)
+                .filter(|text| spark::Decimal::parse(text).is_some())
+                .and_then(|text| Number::parse(text))
+                .map_or(Value::Null, Value::Number)
+        };
         Ok(Value::object([
             ("mount", Value::string(mount)),
             ("name", Value::string(name)),
@@ -123,6 +139,10 @@ impl DataSource for SparkProfileData {
                 string("spark.kubernetes.executor.request.cores"),
             ),
             ("shuffle_partitions", int("spark.sql.shuffle.partitions")),
+            ("gpu_amount", int(keys::GPU_AMOUNT)),
+            ("gpu_vendor", string(keys::GPU_VENDOR)),
+            ("gpu_discovery_script", string(keys::GPU_DISCOVERY_SCRIPT)),
+            ("gpu_task_amount", decimal(keys::TASK_GPU_AMOUNT)),
         ]))
     }
 }

@@ -1,11 +1,13 @@
-//! Readers of the scalar attribute values every model decoder needs: strings, and whole numbers
-//! with [`Ints`], which turns a bad number into a diagnostic at its path, never into "not set".
+//! Readers of the scalar attribute values every model decoder needs: strings, whole numbers
+//! and exact decimals, with [`Ints`], which turns a bad number into a diagnostic at its path,
+//! never into "not set".
 //!
 //! The bottom of `resources`: the model modules (`profile_model`, `kyuubi_model`,
 //! `placement_model`) all read through it, and it imports none of them.
 
 use crate::rules::Field;
-use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
+use crate::spark::Decimal;
+use crate::tf::{AttributePath, Diagnostic, Diagnostics, Number, Value};
 
 /// Reads a string attribute.
 pub fn field_string(v: &Value) -> Field<String> {
@@ -31,7 +33,23 @@ pub fn field_int(v: &Value) -> Result<Field<i64>, String> {
     }
 }
 
-/// The whole-number attributes read while decoding one model, and the problems found. The
+/// Reads a fractional attribute as an exact decimal. Terraform sends a number that a 64-bit
+/// float holds exactly as that float, and this takes the shortest decimal that reads back as
+/// the same float (`0.1`, never `0.1000000000000000055…`): the text Terraform itself shows for
+/// it, and the text Spark parses back to the same double.
+pub fn field_decimal(v: &Value) -> Result<Field<Decimal>, String> {
+    match v {
+        Value::Unknown => Ok(Field::Unknown),
+        Value::Null => Ok(Field::Unset),
+        Value::Number(Number::Int(i)) => Ok(Field::Set(Decimal::from_int(*i))),
+        Value::Number(Number::Float(f)) => Decimal::parse(&f.to_string())
+            .map(Field::Set)
+            .ok_or_else(|| format!("a decimal of at most 30 digits, got {f}")),
+        other => Err(format!("a number, got {}", other.kind())),
+    }
+}
+
+/// The number attributes read while decoding one model, and the problems found. The
 /// framework refuses bad numbers at validation already; this keeps a value that reached a
 /// resource some other way from being misread.
 #[derive(Debug, Default)]
@@ -43,7 +61,17 @@ impl Ints {
     /// Reads the whole-number attribute at `path` (dotted, e.g. `gpu.amount`) from `v`; a
     /// problem is kept for [`Ints::finish`] and reads as unknown meanwhile.
     pub fn read(&mut self, v: &Value, path: &str) -> Field<i64> {
-        field_int(v).unwrap_or_else(|expected| {
+        self.keep(field_int(v), path)
+    }
+
+    /// Reads the fractional attribute at `path` as an exact decimal, as [`Ints::read`] does a
+    /// whole number.
+    pub fn read_decimal(&mut self, v: &Value, path: &str) -> Field<Decimal> {
+        self.keep(field_decimal(v), path)
+    }
+
+    fn keep<T>(&mut self, read: Result<Field<T>, String>, path: &str) -> Field<T> {
+        read.unwrap_or_else(|expected| {
             self.problems.push(
                 Diagnostic::error(
                     "Invalid attribute value",

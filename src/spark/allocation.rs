@@ -4,7 +4,8 @@
 //! Part of [validation](mod@super::validate), which runs these checks with the others; memory
 //! and CPU rules live there.
 
-use super::profile::{Field, ProfileInput};
+use super::keys::value_problem;
+use super::profile::{Decimal, Field, GpuInput, ProfileInput};
 use super::violation::{Violation, attr, check_count, in_block};
 
 /// Checks `shuffle_partitions`, `executor_instances` (whose minimum depends on dynamic
@@ -101,7 +102,8 @@ pub(crate) fn check_counts(input: &ProfileInput, out: &mut Vec<Violation>) {
     }
 }
 
-/// Checks the `gpu` block: an amount of at least one and a vendor domain.
+/// Checks the `gpu` block: an amount of at least one, a vendor domain, an absolute discovery
+/// script and a task amount that splits the executor's GPUs into whole tasks.
 pub(crate) fn check_gpu(input: &ProfileInput, out: &mut Vec<Violation>) {
     let Some(gpu) = input.gpu.value() else { return };
     if matches!(gpu.amount, Field::Unset) {
@@ -129,6 +131,80 @@ pub(crate) fn check_gpu(input: &ProfileInput, out: &mut Vec<Violation>) {
             ),
         ));
     }
+    if let Some(script) = gpu.discovery_script.value()
+        && let Some(problem) = discovery_script_problem(script)
+    {
+        out.push(Violation::new(in_block("gpu", "discovery_script"), problem));
+    }
+    if let Some(task_amount) = gpu.task_amount.value()
+        && let Some(problem) = task_amount_problem(gpu, task_amount)
+    {
+        out.push(Violation::new(in_block("gpu", "task_amount"), problem));
+    }
+}
+
+/// What is wrong with a discovery script path. The executor runs it directly (no shell), in its
+/// own container, so a relative path would depend on the working directory there.
+fn discovery_script_problem(script: &str) -> Option<String> {
+    if !script.starts_with('/') {
+        return Some(format!(
+            "{script:?} is not an absolute path: the executor runs the script from its own \
+             container's file system; the Apache Spark image ships \
+             \"/opt/spark/examples/src/main/scripts/getGpusResources.sh\""
+        ));
+    }
+    if script.ends_with('/') {
+        return Some(format!(
+            "{script:?} names a directory: give the path of the script file"
+        ));
+    }
+    value_problem(script).map(|problem| format!("the path {script:?} {problem}"))
+}
+
+/// What is wrong with `task_amount` for this block.
+///
+/// Spark 3.5 takes a task amount that is a whole number or a fraction of at most 0.5, and floors
+/// `1 / amount` to count the tasks that share one GPU: "Fractional amounts must be less than or
+/// equal to 0.5 … fractional amounts are floored in order to assign resource slots"
+/// (`spark.task.resource.{resourceName}.amount` in
+/// https://spark.apache.org/docs/3.5.1/configuration.html). So that nothing is floored, a
+/// fraction must be exactly 1/n, which also keeps it at most 0.5; a whole amount must divide the
+/// executor's GPUs, or the rest would sit idle.
+fn task_amount_problem(gpu: &GpuInput, task_amount: &Decimal) -> Option<String> {
+    let hint = "a task takes whole GPUs (a divisor of amount) or an exact share of one \
+                (1/n: 0.5, 0.25, 0.2, 0.125, 0.1, …)";
+    if !task_amount.is_positive() {
+        return Some(format!("{task_amount} is not more than 0: {hint}"));
+    }
+    if let Some(whole) = task_amount.whole() {
+        return match gpu.amount.value() {
+            Some(&amount) if amount >= 1 && task_amount.quotient_of(amount).is_none() => Some(
+                format!("{whole} GPUs per task do not divide amount {amount}: {hint}"),
+            ),
+            _ => None,
+        };
+    }
+    if task_amount.exceeds_one() {
+        return Some(format!(
+            "{task_amount} is a fraction above 1, which Spark refuses: {hint}"
+        ));
+    }
+    let Some(tasks_per_gpu) = task_amount.reciprocal_whole() else {
+        return Some(format!(
+            "1/{task_amount} is not a whole number of tasks per GPU, and Spark would round it \
+             down: {hint}"
+        ));
+    };
+    // Spark divides in doubles, and for some exact shares (1/3125 = 0.00032) the quotient lands
+    // just below n, which the floor turns into n - 1.
+    let spark_tasks_per_gpu = (1.0 / task_amount.to_f64()).floor();
+    if spark_tasks_per_gpu != tasks_per_gpu as f64 {
+        return Some(format!(
+            "Spark computes 1/{task_amount} in floating point and gets \
+             {spark_tasks_per_gpu} tasks per GPU, not {tasks_per_gpu}: {hint}"
+        ));
+    }
+    None
 }
 
 /// A Kubernetes DNS-1123 subdomain: dot-separated labels of `a-z`, `0-9` and `-`, each starting
@@ -310,6 +386,7 @@ mod tests {
             gpu: Set(GpuInput {
                 amount,
                 vendor: vendor.map(str::to_owned),
+                ..GpuInput::default()
             }),
             ..base()
         };
@@ -343,6 +420,156 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(violations(input.clone()), expected, "{:?}", input.gpu);
+        }
+    }
+
+    fn gpu_with(amount: Field<i64>, task_amount: &str, script: Field<&str>) -> ProfileInput {
+        let Some(task_amount) = Decimal::parse(task_amount) else {
+            panic!("{task_amount:?} is not a decimal")
+        };
+        ProfileInput {
+            gpu: Field::Set(GpuInput {
+                amount,
+                task_amount: Field::Set(task_amount),
+                discovery_script: script.map(str::to_owned),
+                ..GpuInput::default()
+            }),
+            ..base()
+        }
+    }
+
+    #[test]
+    fn task_amount_splits_the_gpus_into_whole_tasks() {
+        use Field::{Set, Unknown, Unset};
+        let fine = [
+            (Set(1), "1"),
+            (Set(1), "0.5"),
+            (Set(1), "0.25"),
+            (Set(1), "0.2"),
+            (Set(1), "0.125"),
+            (Set(1), "0.1"),
+            (Set(1), "0.0016"),
+            (Set(3), "0.5"),
+            (Set(4), "2"),
+            (Set(4), "4"),
+            (Set(6), "3"),
+            // Until amount is known only the rules of task_amount alone apply.
+            (Unknown, "3"),
+        ];
+        for (amount, task) in fine {
+            let input = gpu_with(amount.clone(), task, Unset);
+            assert_eq!(
+                violations(input),
+                Vec::<String>::new(),
+                "{amount:?} / {task}"
+            );
+        }
+        let hint = "a task takes whole GPUs (a divisor of amount) or an exact share of one (1/n: 0.5, 0.25, 0.2, 0.125, 0.1, …)";
+        let refused = [
+            (
+                1,
+                "0.3",
+                format!(
+                    "1/0.3 is not a whole number of tasks per GPU, and Spark would round it down: {hint}"
+                ),
+            ),
+            (
+                1,
+                "0.75",
+                format!(
+                    "1/0.75 is not a whole number of tasks per GPU, and Spark would round it down: {hint}"
+                ),
+            ),
+            (
+                1,
+                "0.3333333333333333",
+                format!(
+                    "1/0.3333333333333333 is not a whole number of tasks per GPU, and Spark would round it down: {hint}"
+                ),
+            ),
+            (
+                3,
+                "1.5",
+                format!("1.5 is a fraction above 1, which Spark refuses: {hint}"),
+            ),
+            (
+                1,
+                "1.5",
+                format!("1.5 is a fraction above 1, which Spark refuses: {hint}"),
+            ),
+            (
+                1,
+                "0.00032",
+                format!(
+                    "Spark computes 1/0.00032 in floating point and gets 3124 tasks per GPU, not 3125: {hint}"
+                ),
+            ),
+            (1, "0", format!("0 is not more than 0: {hint}")),
+            (1, "-1", format!("-1 is not more than 0: {hint}")),
+            (1, "-0.5", format!("-0.5 is not more than 0: {hint}")),
+            (
+                3,
+                "2",
+                format!("2 GPUs per task do not divide amount 3: {hint}"),
+            ),
+            (
+                1,
+                "2",
+                format!("2 GPUs per task do not divide amount 1: {hint}"),
+            ),
+        ];
+        for (amount, task, message) in refused {
+            let input = gpu_with(Set(amount), task, Unset);
+            assert_eq!(
+                violations(input),
+                vec![format!("gpu[0].task_amount: {message}")],
+                "{amount} / {task}"
+            );
+        }
+        let input = gpu_with(Set(1), "0.3", Unset);
+        assert_eq!(
+            validate(&input)[0].path,
+            vec![
+                PathSegment::Attr("gpu"),
+                PathSegment::Index(0),
+                PathSegment::Attr("task_amount")
+            ]
+        );
+    }
+
+    #[test]
+    fn discovery_script_is_an_absolute_file_path() {
+        use Field::{Set, Unknown};
+        for fine in [
+            "/opt/spark/examples/src/main/scripts/getGpusResources.sh",
+            "/usr/local/bin/find gpus.sh",
+            "/x",
+        ] {
+            let input = gpu_with(Set(1), "1", Set(fine));
+            assert_eq!(violations(input), Vec::<String>::new(), "{fine:?}");
+        }
+        assert_eq!(
+            violations(gpu_with(Set(1), "1", Unknown)),
+            Vec::<String>::new()
+        );
+        let relative = |p: &str| {
+            format!(
+                "gpu[0].discovery_script: {p:?} is not an absolute path: the executor runs the script from its own container's file system; the Apache Spark image ships \"/opt/spark/examples/src/main/scripts/getGpusResources.sh\""
+            )
+        };
+        let refused = [
+            ("getGpusResources.sh", relative("getGpusResources.sh")),
+            ("./getGpusResources.sh", relative("./getGpusResources.sh")),
+            ("", relative("")),
+            (" /opt/x.sh", relative(" /opt/x.sh")),
+            ("/opt/scripts/", "gpu[0].discovery_script: \"/opt/scripts/\" names a directory: give the path of the script file".to_owned()),
+            ("/opt/x.sh\n", "gpu[0].discovery_script: the path \"/opt/x.sh\\n\" is not a single printable line: line breaks and control characters would break the spark.env file".to_owned()),
+            ("/opt/x.sh ", "gpu[0].discovery_script: the path \"/opt/x.sh \" has leading or trailing whitespace, which Spark trims: remove it".to_owned()),
+            ("/opt\\x.sh", "gpu[0].discovery_script: the path \"/opt\\\\x.sh\" contains '\\', which the Java properties reader takes as an escape: write the value without it".to_owned()),
+        ];
+        for (script, message) in refused {
+            let input = gpu_with(Set(1), "1", Set(script));
+            assert_eq!(violations(input), vec![message], "{script:?}");
         }
     }
 }

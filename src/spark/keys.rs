@@ -39,6 +39,17 @@ pub const SPECULATION: &str = "spark.speculation";
 pub const GPU_AMOUNT: &str = "spark.executor.resource.gpu.amount";
 /// `spark.executor.resource.gpu.vendor`.
 pub const GPU_VENDOR: &str = "spark.executor.resource.gpu.vendor";
+// The two keys below are Spark 3.5's names for resource `gpu`, from "Custom Resource Scheduling
+// and Configuration Overview" in https://spark.apache.org/docs/3.5.1/configuration.html
+// (`spark.executor.resource.{resourceName}.discoveryScript`,
+// `spark.task.resource.{resourceName}.amount`) and "Resource Allocation and Configuration
+// Overview" in https://spark.apache.org/docs/3.5.1/running-on-kubernetes.html, which says
+// Kubernetes does not tell an executor its GPUs' addresses, so the script must.
+/// `spark.executor.resource.gpu.discoveryScript`: the script an executor runs at start to learn
+/// which GPUs it was given.
+pub const GPU_DISCOVERY_SCRIPT: &str = "spark.executor.resource.gpu.discoveryScript";
+/// `spark.task.resource.gpu.amount`: the GPUs each task takes, whole or a share of one.
+pub const TASK_GPU_AMOUNT: &str = "spark.task.resource.gpu.amount";
 
 /// Prefix of `spark.kubernetes.executor.node.selector.<label key>`, one property per label:
 /// the executor-only node selector, added in Spark 3.3.0 (SPARK-36075, apache/spark#33283;
@@ -52,7 +63,7 @@ pub const EXECUTOR_NODE_SELECTOR_PREFIX: &str = "spark.kubernetes.executor.node.
 pub const EXECUTOR_TOLERATIONS: &str = "konoha.executor.tolerations";
 
 /// Every key rendering can produce from a typed attribute, with the attribute to use instead.
-const TYPED: [(&str, &str); 15] = [
+const TYPED: [(&str, &str); 17] = [
     (EXECUTOR_INSTANCES, "executor_instances"),
     (EXECUTOR_MEMORY, "executor_memory"),
     (EXECUTOR_MEMORY_OVERHEAD, "executor_memory_overhead"),
@@ -70,6 +81,8 @@ const TYPED: [(&str, &str); 15] = [
     (SPECULATION, "speculation"),
     (GPU_AMOUNT, "gpu.amount"),
     (GPU_VENDOR, "gpu.vendor"),
+    (GPU_DISCOVERY_SCRIPT, "gpu.discovery_script"),
+    (TASK_GPU_AMOUNT, "gpu.task_amount"),
 ];
 
 const TYPED_KEYS: [&str; TYPED.len()] = {
@@ -220,8 +233,9 @@ fn key_problem(attribute: &str, key: &str) -> Option<String> {
     None
 }
 
-/// What is wrong with an `extra_conf` value; completes "the value … of … ".
-fn value_problem(value: &str) -> Option<&'static str> {
+/// What is wrong with an `extra_conf` value; completes "the value … of … ". Typed string
+/// settings written verbatim (a GPU discovery script's path) are held to the same rules.
+pub(crate) fn value_problem(value: &str) -> Option<&'static str> {
     if value.is_empty() {
         Some("is empty: give a value or remove the key")
     } else if value.chars().any(char::is_control) {
@@ -360,7 +374,7 @@ mod tests {
 
     #[test]
     fn key_tables() {
-        assert_eq!(typed_keys().len(), 15);
+        assert_eq!(typed_keys().len(), 17);
         assert!(typed_keys().iter().all(|k| typed_attribute(k).is_some()));
         assert!(
             server_owned_keys()

@@ -7,6 +7,7 @@
 //! [`render`]. Vault access lives in `crate::vault`.
 
 pub mod allocation;
+pub mod decimal;
 pub mod keys;
 pub mod memory;
 pub mod profile;
@@ -17,6 +18,7 @@ pub mod storage;
 pub mod validate;
 pub mod violation;
 
+pub use decimal::Decimal;
 pub use keys::{is_rendered_key, server_owned_keys, typed_keys};
 pub use profile::{
     DynamicAllocation, DynamicAllocationInput, Field, Gpu, GpuInput, Profile, ProfileInput, resolve,

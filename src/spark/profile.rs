@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+pub use super::decimal::Decimal;
 pub use crate::placement::{Toleration, TolerationInput};
 use crate::placement::{resolve_node_selector, resolve_tolerations};
 pub use crate::rules::Field;
@@ -26,6 +27,12 @@ pub const DEFAULT_SHUFFLE_PARTITIONS: i64 = 200;
 pub const DEFAULT_DYNAMIC_ALLOCATION_ENABLED: bool = false;
 /// The GPU vendor domain when a `gpu` block names none (`nvidia.com/gpu` on Kubernetes).
 pub const DEFAULT_GPU_VENDOR: &str = "nvidia.com";
+/// The GPU discovery script when a `gpu` block names none: the example script the Apache Spark
+/// image ships, which asks `nvidia-smi` for the GPUs the container sees.
+pub const DEFAULT_GPU_DISCOVERY_SCRIPT: &str =
+    "/opt/spark/examples/src/main/scripts/getGpusResources.sh";
+/// GPUs each task takes when a `gpu` block says nothing: one whole GPU.
+pub const DEFAULT_GPU_TASK_AMOUNT: Decimal = Decimal::ONE;
 
 /// The `dynamic_allocation` block as written.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -47,6 +54,10 @@ pub struct GpuInput {
     pub amount: Field<i64>,
     /// Vendor domain; default [`DEFAULT_GPU_VENDOR`].
     pub vendor: Field<String>,
+    /// The script an executor runs to find its GPUs; default [`DEFAULT_GPU_DISCOVERY_SCRIPT`].
+    pub discovery_script: Field<String>,
+    /// GPUs per task, whole or a share of one; default [`DEFAULT_GPU_TASK_AMOUNT`].
+    pub task_amount: Field<Decimal>,
 }
 
 /// Everything a user can write in a `konoha_spark_profile`; any part may be unknown at plan time.
@@ -108,6 +119,10 @@ pub struct Gpu {
     pub amount: i64,
     /// Vendor domain (`nvidia.com`).
     pub vendor: String,
+    /// The executor's GPU discovery script, an absolute path in the executor image.
+    pub discovery_script: String,
+    /// GPUs per task.
+    pub task_amount: Decimal,
 }
 
 /// A profile's executor settings, fully known, with Konoha's defaults applied. Strings are kept as
@@ -191,6 +206,14 @@ pub fn resolve(input: &ProfileInput) -> Option<Profile> {
                     .vendor
                     .clone()
                     .with_default(DEFAULT_GPU_VENDOR.to_owned())?,
+                discovery_script: block
+                    .discovery_script
+                    .clone()
+                    .with_default(DEFAULT_GPU_DISCOVERY_SCRIPT.to_owned())?,
+                task_amount: block
+                    .task_amount
+                    .clone()
+                    .with_default(DEFAULT_GPU_TASK_AMOUNT)?,
             }),
         },
         extra_conf: match input.extra_conf.known()? {
@@ -246,7 +269,7 @@ mod tests {
             }),
             gpu: Field::Set(GpuInput {
                 amount: Field::Set(1),
-                vendor: Field::Unset,
+                ..GpuInput::default()
             }),
             ..base()
         };
@@ -265,7 +288,9 @@ mod tests {
             profile.gpu,
             Some(Gpu {
                 amount: 1,
-                vendor: "nvidia.com".into()
+                vendor: "nvidia.com".into(),
+                discovery_script: "/opt/spark/examples/src/main/scripts/getGpusResources.sh".into(),
+                task_amount: Decimal::ONE,
             })
         );
     }
@@ -316,6 +341,28 @@ mod tests {
                 "gpu.amount unset",
                 ProfileInput {
                     gpu: Field::Set(GpuInput::default()),
+                    ..base()
+                },
+            ),
+            (
+                "gpu.task_amount",
+                ProfileInput {
+                    gpu: Field::Set(GpuInput {
+                        amount: Field::Set(1),
+                        task_amount: Field::Unknown,
+                        ..GpuInput::default()
+                    }),
+                    ..base()
+                },
+            ),
+            (
+                "gpu.discovery_script",
+                ProfileInput {
+                    gpu: Field::Set(GpuInput {
+                        amount: Field::Set(1),
+                        discovery_script: Field::Unknown,
+                        ..GpuInput::default()
+                    }),
                     ..base()
                 },
             ),

@@ -26,6 +26,9 @@ const REF_HASH_MARK: &str = "@sha256:";
 ///   explicitly: Kubernetes has no external shuffle service, and before Spark 3.4 the default was
 ///   false, which makes Spark refuse to start dynamic allocation.
 /// - Optional settings appear only when written, so Spark's own defaults keep applying.
+/// - A `gpu` block writes all four GPU keys, defaults included: without a discovery script an
+///   executor on Kubernetes cannot learn its GPUs' addresses and fails to start, and without a
+///   task amount no task is given a GPU.
 /// - `executor_node_selector` becomes `spark.kubernetes.executor.node.selector.<label>` lines,
 ///   and `executor_tolerations` one `konoha.executor.tolerations` line (see [`keys`]).
 /// - `extra_conf` entries are copied verbatim; validation keeps them off the typed keys.
@@ -77,6 +80,9 @@ pub fn render_properties(profile: &Profile) -> BTreeMap<String, String> {
     if let Some(gpu) = &profile.gpu {
         put(keys::GPU_AMOUNT, gpu.amount.to_string());
         put(keys::GPU_VENDOR, gpu.vendor.clone());
+        put(keys::GPU_DISCOVERY_SCRIPT, gpu.discovery_script.clone());
+        // Exact decimal text: `0.25` is written as `0.25`, which Spark parses to the same double.
+        put(keys::TASK_GPU_AMOUNT, gpu.task_amount.to_string());
     }
     for (label, value) in &profile.executor_node_selector {
         put(
@@ -189,7 +195,11 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spark::profile::{DynamicAllocation, Gpu, ProfileInput, resolve};
+    use crate::spark::profile::{Decimal, DynamicAllocation, Gpu, ProfileInput, resolve};
+
+    fn decimal(text: &str) -> Decimal {
+        Decimal::parse(text).unwrap_or_else(|| panic!("{text:?} is not a decimal"))
+    }
 
     fn default_profile() -> Profile {
         let Some(profile) = resolve(&ProfileInput::default()) else {
@@ -215,8 +225,10 @@ mod tests {
             },
             speculation: Some(true),
             gpu: Some(Gpu {
-                amount: 1,
+                amount: 2,
                 vendor: "nvidia.com".into(),
+                discovery_script: "/opt/gpu/discover.sh".into(),
+                task_amount: decimal("0.25"),
             }),
             extra_conf: [("spark.sql.adaptive.enabled".to_owned(), "true".to_owned())].into(),
             executor_node_selector: BTreeMap::new(),
@@ -245,8 +257,10 @@ mod tests {
             }),
             speculation: Set(true),
             gpu: Set(GpuInput {
-                amount: Set(1),
+                amount: Set(2),
                 vendor: Set("nvidia.com".into()),
+                discovery_script: Set("/opt/gpu/discover.sh".into()),
+                task_amount: Set(decimal("0.25")),
             }),
             extra_conf: Set([("spark.sql.adaptive.enabled".into(), Set("true".into()))].into()),
             executor_node_selector: Set(BTreeMap::new()),
@@ -308,14 +322,85 @@ spark.sql.shuffle.partitions=200
                 ("spark.executor.cores", "4"),
                 ("spark.executor.memory", "4g"),
                 ("spark.executor.memoryOverhead", "1g"),
-                ("spark.executor.resource.gpu.amount", "1"),
+                ("spark.executor.resource.gpu.amount", "2"),
+                (
+                    "spark.executor.resource.gpu.discoveryScript",
+                    "/opt/gpu/discover.sh"
+                ),
                 ("spark.executor.resource.gpu.vendor", "nvidia.com"),
                 ("spark.kubernetes.executor.limit.cores", "4"),
                 ("spark.kubernetes.executor.request.cores", "3500m"),
                 ("spark.speculation", "true"),
                 ("spark.sql.adaptive.enabled", "true"),
                 ("spark.sql.shuffle.partitions", "400"),
+                ("spark.task.resource.gpu.amount", "0.25"),
             ])
+        );
+    }
+
+    #[test]
+    fn a_gpu_block_renders_every_gpu_key_with_its_defaults() {
+        use crate::spark::profile::{Field, Field::Set, GpuInput};
+        let with = |task_amount: &str| {
+            let input = ProfileInput {
+                gpu: Set(GpuInput {
+                    amount: Set(2),
+                    task_amount: Set(decimal(task_amount)),
+                    ..GpuInput::default()
+                }),
+                ..ProfileInput::default()
+            };
+            let Some(profile) = resolve(&input) else {
+                panic!("{task_amount} does not resolve")
+            };
+            let mut gpu_lines = render_properties(&profile);
+            gpu_lines.retain(|k, _| k.contains(".resource.gpu."));
+            gpu_lines
+        };
+        let script = "/opt/spark/examples/src/main/scripts/getGpusResources.sh";
+        let expected = |task: &str| {
+            map(&[
+                ("spark.executor.resource.gpu.amount", "2"),
+                ("spark.executor.resource.gpu.discoveryScript", script),
+                ("spark.executor.resource.gpu.vendor", "nvidia.com"),
+                ("spark.task.resource.gpu.amount", task),
+            ])
+        };
+        // No float noise either way: each share is written as the decimal it is.
+        for (written, shown) in [
+            ("1", "1"),
+            ("2", "2"),
+            ("0.5", "0.5"),
+            ("0.25", "0.25"),
+            ("0.2", "0.2"),
+            ("0.1", "0.1"),
+            ("0.0625", "0.0625"),
+        ] {
+            assert_eq!(with(written), expected(shown), "{written}");
+        }
+        let mut no_task_amount = ProfileInput {
+            gpu: Set(GpuInput {
+                amount: Set(1),
+                ..GpuInput::default()
+            }),
+            ..ProfileInput::default()
+        };
+        let Some(profile) = resolve(&no_task_amount) else {
+            panic!("defaults do not resolve")
+        };
+        assert_eq!(
+            render_properties(&profile).get("spark.task.resource.gpu.amount"),
+            Some(&"1".to_owned())
+        );
+        no_task_amount.gpu = Field::Unset;
+        let Some(profile) = resolve(&no_task_amount) else {
+            panic!("defaults do not resolve")
+        };
+        assert!(
+            !render_properties(&profile)
+                .keys()
+                .any(|k| k.contains(".resource.gpu.")),
+            "no gpu block, no GPU keys"
         );
     }
 
