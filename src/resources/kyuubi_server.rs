@@ -271,9 +271,6 @@ impl KyuubiServer {
                 deployment = Some(applied);
             }
         }
-        remove_retired_objects(&kube, &settings, deadline, &ctx.stop)
-            .await
-            .map_err(|diagnostics| failed(diagnostics, &state))?;
         let mut warnings = Diagnostics::new();
         if settings.wait_for_rollout {
             match wait_for_rollout(&kube, &deployment_ref(&settings), deadline, &ctx.stop).await {
@@ -307,6 +304,11 @@ impl KyuubiServer {
                 RolloutOutcome::Error(diag) => return Err(failed(diag.into(), &state)),
             }
         }
+        // After the rollout, so a budget going with the last replica but one still guards the
+        // pods while they roll.
+        remove_retired_objects(&kube, &settings, deadline, &ctx.stop)
+            .await
+            .map_err(|diagnostics| failed(diagnostics, &state))?;
         let changed = !prior.is_null()
             && (prior.attr("spark_profile") != state.attr("spark_profile")
                 || prior.attr("config_sha256") != state.attr("config_sha256"));
