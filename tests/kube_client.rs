@@ -125,8 +125,13 @@ async fn conflict_names_the_owner_and_force_takes_the_field() {
         .unwrap_err();
     assert!(matches!(err, KubeError::Apply { .. }), "{err:?}");
     assert!(err.is_conflict());
+    let owners: Vec<(String, String)> = err
+        .conflict_owners()
+        .into_iter()
+        .map(|c| (c.manager, c.field))
+        .collect();
     assert_eq!(
-        err.conflict_owners(),
+        owners,
         vec![(MANAGER.to_owned(), ".data.kyuubi-defaults.conf".to_owned())]
     );
     assert!(

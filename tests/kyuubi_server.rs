@@ -270,7 +270,20 @@ fn someone_elses_change_to_an_owned_field_is_drift_and_a_conflict() {
                         .map_err(|e| e.to_string())
                 })
                 .plan_check(|plan| {
-                    plan.check_actions("konoha_kyuubi_server.dbt", &[Action::Update])
+                    plan.check_actions("konoha_kyuubi_server.dbt", &[Action::Update])?;
+                    // The refreshed state names the field and who took it.
+                    let reason = plan
+                        .change("konoha_kyuubi_server.dbt")
+                        .and_then(|c| c.before_attr("config_sha256"))
+                        .and_then(Json::as_str)
+                        .unwrap_or_default();
+                    let expected = "changed outside Terraform: Deployment kyuubi/kyuubi-dbt: \
+                                    spec.template.spec.containers[name=kyuubi].image now owned \
+                                    by \"kubectl-edit\"";
+                    if reason != expected {
+                        return Err(format!("drift reason {reason:?}, not {expected:?}"));
+                    }
+                    Ok(())
                 })
                 .expect_error("kubectl-edit"),
         )
@@ -285,6 +298,152 @@ fn someone_elses_change_to_an_owned_field_is_drift_and_a_conflict() {
             }
         }))
         .run_or_panic();
+}
+
+/// `terraform plan -detailed-exitcode` in `work`: its exit code and everything it printed.
+fn plan_text(work: &Workdir) -> (Option<i32>, String) {
+    let out = work.terraform(["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    (out.code, format!("{}{}", out.stdout, out.stderr))
+}
+
+/// `text` with terraform's line wrapping and box drawing undone, for `contains` checks.
+fn unwrapped(text: &str) -> String {
+    text.replace(['│', '╷', '╵'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Issue 10: a field taken by another field manager is named in the plan (the refresh's
+/// warning and the drift), with the way out; with `force_conflicts` the apply takes it back.
+fn taken_field_is_named_then_taken_back(
+    w: &World,
+    take: impl FnOnce(),
+    owner: &str,
+    conflict: &str,
+    taken_back: impl FnOnce(&World) -> Result<(), String>,
+) {
+    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let dbt = server("dbt", "kyuubi-dbt", "");
+    let forced = server("dbt", "kyuubi-dbt", "  force_conflicts = true\n");
+    work.set_config(&w.config(4, &dbt)).unwrap();
+    work.terraform(["apply", "-auto-approve", "-no-color"])
+        .ok()
+        .unwrap();
+    take();
+
+    // The plan succeeds, shows the update, and says who owns the field and what to do.
+    let (code, text) = plan_text(&work);
+    assert_eq!(code, Some(2), "the plan must show the update: {text}");
+    let text = unwrapped(&text);
+    assert!(
+        text.contains("Warning: Fields taken by another field manager"),
+        "{text}"
+    );
+    assert!(text.contains(owner), "the owner must be named: {text}");
+    assert!(
+        text.contains("Set force_conflicts = true to take the fields back"),
+        "{text}"
+    );
+    // The diff of `config_sha256` shows the same, its quotes escaped.
+    let drift = format!("changed outside Terraform: {}", owner.replace('"', "\\\""));
+    assert!(
+        text.contains(&drift),
+        "the drift must name the owner: {text}"
+    );
+
+    // Without force_conflicts the apply fails as the warning said, naming the owner.
+    let out = work.terraform(["apply", "-auto-approve", "-no-color"]);
+    assert!(!out.success(), "the apply must conflict: {}", out.stdout);
+    let stderr = unwrapped(&out.stderr);
+    assert!(
+        stderr.contains("Field conflict with another manager") && stderr.contains(conflict),
+        "the apply must fail naming {conflict}: {stderr}"
+    );
+
+    // With it, the apply takes the field back, and the next plan is empty.
+    work.set_config(&w.config(4, &forced)).unwrap();
+    work.terraform(["apply", "-auto-approve", "-no-color"])
+        .ok()
+        .unwrap();
+    taken_back(w).unwrap();
+    let (code, text) = plan_text(&work);
+    assert_eq!(code, Some(0), "the plan after taking it back: {text}");
+    assert!(!text.contains("Warning"), "{text}");
+    work.terraform(["destroy", "-auto-approve", "-no-color"])
+        .ok()
+        .unwrap();
+}
+
+/// Whether manager `manager` owns `field` (a `fieldsV1` path such as `["f:spec",
+/// "f:replicas"]`) in `object`'s managedFields.
+fn owns(object: &Json, manager: &str, field: &[&str]) -> bool {
+    object
+        .pointer("/metadata/managedFields")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| e["manager"] == manager)
+        .any(|e| {
+            field
+                .iter()
+                .try_fold(&e["fieldsV1"], |node, key| node.get(*key))
+                .is_some()
+        })
+}
+
+#[test]
+fn kubectl_scale_is_named_in_the_plan_and_force_conflicts_takes_replicas_back() {
+    let w = World::start();
+    taken_field_is_named_then_taken_back(
+        &w,
+        || {
+            w.kube.scale("kyuubi", "kyuubi-dbt", 3).unwrap();
+        },
+        r#"Deployment kyuubi/kyuubi-dbt: spec.replicas now owned by "kubectl" (scale)"#,
+        r#".spec.replicas (owned by "kubectl" (scale))"#,
+        |w| {
+            let d = w.deployment("kyuubi-dbt").ok_or("no Deployment")?;
+            let replicas = d.pointer("/spec/replicas").and_then(Json::as_i64);
+            if replicas != Some(1) || !owns(&d, "konoha", &["f:spec", "f:replicas"]) {
+                return Err(format!("replicas not taken back: {replicas:?}, {d}"));
+            }
+            if owns(&d, "kubectl", &["f:spec", "f:replicas"]) {
+                return Err("kubectl still owns spec.replicas".into());
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn a_field_another_manager_applied_is_named_in_the_plan_and_taken_back() {
+    const CONFIG_MAP: &str = "/api/v1/namespaces/kyuubi/configmaps/kyuubi-dbt-conf";
+    const CONF: &str = "kyuubi-defaults.conf";
+    let w = World::start();
+    taken_field_is_named_then_taken_back(
+        &w,
+        || {
+            let body = serde_json::json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "kyuubi-dbt-conf", "namespace": "kyuubi"},
+                "data": {CONF: "kyuubi.frontend.protocols=REST\n"}
+            });
+            w.kube
+                .apply_as("platform-team", CONFIG_MAP, &body, true)
+                .unwrap();
+        },
+        &format!(r#"ConfigMap kyuubi/kyuubi-dbt-conf: data.{CONF} now owned by "platform-team""#),
+        &format!(r#".data.{CONF} (owned by "platform-team")"#),
+        |w| {
+            let cm = w.kube.get(CONFIG_MAP).ok_or("no ConfigMap")?;
+            let key = format!("f:{CONF}");
+            if !owns(&cm, "konoha", &["f:data", &key]) || owns(&cm, "platform-team", &["f:data"]) {
+                return Err(format!("the conf key was not taken back: {cm}"));
+            }
+            Ok(())
+        },
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ pub mod validators;
 
 pub use resource::{
     Applied, ApplyError, ConfigureRequest, Context, CreateRequest, DataReadRequest, DataSource,
-    DeleteRequest, PlanRequest, Provider, ReadRequest, Resource, UpdateRequest,
+    DeleteRequest, PlanRequest, Provider, ReadRequest, Refreshed, Resource, UpdateRequest,
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, NumberKind, Schema};
 pub use server::{AppliedChange, PlannedChange, Schemas, Server};

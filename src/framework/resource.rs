@@ -75,6 +75,25 @@ pub struct ReadRequest {
     pub ctx: Context,
 }
 
+/// A successful read: the state as the remote object shows it (`None` when the object no
+/// longer exists), and any warnings, which Terraform shows with the plan that follows.
+#[derive(Debug)]
+pub struct Refreshed {
+    /// The refreshed state; `None` removes the resource from state.
+    pub state: Option<Value>,
+    /// Warnings to show the user.
+    pub warnings: Diagnostics,
+}
+
+impl From<Option<Value>> for Refreshed {
+    fn from(state: Option<Value>) -> Self {
+        Self {
+            state,
+            warnings: Diagnostics::new(),
+        }
+    }
+}
+
 /// A successful create or update: the new state, and any warnings.
 #[derive(Debug)]
 pub struct Applied {
@@ -143,8 +162,8 @@ pub trait Resource: Send + Sync {
     /// Creates the remote object.
     async fn create(&self, req: CreateRequest) -> Result<Applied, ApplyError>;
 
-    /// Reads the remote object; `None` when it no longer exists.
-    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics>;
+    /// Reads the remote object; a state of `None` when it no longer exists.
+    async fn read(&self, req: ReadRequest) -> Result<Refreshed, Diagnostics>;
 
     /// Changes the remote object in place.
     async fn update(&self, req: UpdateRequest) -> Result<Applied, ApplyError>;

@@ -252,25 +252,26 @@ impl Server {
         crate::tf::json::decode_lenient(&bytes, &ty).map_err(|e| codec_bug("upgraded state", e))
     }
 
-    /// Refreshes a resource; a null result means the remote object is gone.
+    /// Refreshes a resource; a null state means the remote object is gone. The warnings
+    /// travel with the state.
     pub async fn read_resource(
         &self,
         type_name: &str,
         current: Value,
-    ) -> Result<Value, Diagnostics> {
+    ) -> Result<(Value, Diagnostics), Diagnostics> {
         let resource = self.resource(type_name)?;
         if current.is_null() {
-            return Ok(Value::Null);
+            return Ok((Value::Null, Diagnostics::new()));
         }
-        let state = resource
+        let refreshed = resource
             .read(ReadRequest {
                 current,
                 ctx: self.context(),
             })
             .await?;
-        let mut state = state.unwrap_or(Value::Null);
+        let mut state = refreshed.state.unwrap_or(Value::Null);
         plan::null_write_only(&self.schemas.resources[type_name].block, &mut state);
-        Ok(state)
+        Ok((state, refreshed.warnings))
     }
 
     /// Plans a change, in the fixed order: destroy short-cut; defaults; computed to unknown when
@@ -581,7 +582,7 @@ fn codec_bug(what: &str, err: crate::tf::CodecError) -> Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::{ConfigureRequest, Schema};
+    use crate::framework::{ConfigureRequest, Refreshed, Schema};
 
     struct Empty;
 
@@ -629,8 +630,8 @@ mod tests {
         ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
             Err(Diagnostics::new().into())
         }
-        async fn read(&self, _: ReadRequest) -> Result<Option<Value>, Diagnostics> {
-            Ok(None)
+        async fn read(&self, _: ReadRequest) -> Result<Refreshed, Diagnostics> {
+            Ok(None.into())
         }
         async fn update(
             &self,
@@ -711,10 +712,10 @@ mod tests {
         ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
             Ok(req.config.into())
         }
-        async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
+        async fn read(&self, req: ReadRequest) -> Result<Refreshed, Diagnostics> {
             let mut state = req.current;
             state.set_attr("password", Value::string("from-remote"));
-            Ok(Some(state))
+            Ok(Some(state).into())
         }
         async fn update(
             &self,
@@ -766,7 +767,7 @@ mod tests {
         assert_eq!(applied.state.as_ref(), Some(&expected));
 
         let refreshed = server.read_resource("test_echo", expected.clone()).await;
-        assert_eq!(refreshed.ok(), Some(expected));
+        assert_eq!(refreshed.ok().map(|(state, _)| state), Some(expected));
 
         assert!(
             server
@@ -844,8 +845,8 @@ mod tests {
         ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
             Err(Diagnostic::error("create called", "").into())
         }
-        async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
-            Ok(Some(req.current))
+        async fn read(&self, req: ReadRequest) -> Result<Refreshed, Diagnostics> {
+            Ok(Some(req.current).into())
         }
         async fn update(
             &self,

@@ -217,10 +217,9 @@ impl KubeError {
         self.code() == Some(409)
     }
 
-    /// For a server-side apply conflict, who owns which field: `(manager, field)` pairs taken
-    /// from the `FieldManagerConflict` causes, e.g. `("konoha", ".data.kyuubi-defaults.conf")`.
-    /// Empty for any other failure.
-    pub fn conflict_owners(&self) -> Vec<(String, String)> {
+    /// For a server-side apply conflict, who owns which field, taken from the
+    /// `FieldManagerConflict` causes. Empty for any other failure.
+    pub fn conflict_owners(&self) -> Vec<FieldConflict> {
         let Some(status) = self.status() else {
             return Vec::new();
         };
@@ -228,18 +227,43 @@ impl KubeError {
             .causes
             .iter()
             .filter(|c| c.reason == "FieldManagerConflict")
-            .map(|c| (conflict_manager(&c.message), c.field.clone()))
+            .map(|c| FieldConflict {
+                manager: quoted_after(&c.message, "conflict with ")
+                    .unwrap_or_else(|| c.message.clone()),
+                subresource: quoted_after(&c.message, "with subresource "),
+                field: c.field.clone(),
+            })
             .collect()
     }
 }
 
-/// The manager named in a cause message such as `conflict with "konoha"` or
-/// `conflict with "kubectl" using apps/v1`; the whole message if it has no quoted name.
-fn conflict_manager(message: &str) -> String {
-    message
-        .split_once('"')
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map_or_else(|| message.to_owned(), |(name, _)| name.to_owned())
+/// One field an apply conflicted on, from a cause such as `conflict with "kubectl" with
+/// subresource "scale" using apps/v1` on `.spec.replicas`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldConflict {
+    /// The manager that owns the field (the whole cause message if it names none).
+    pub manager: String,
+    /// The subresource the manager wrote it through, e.g. `scale`.
+    pub subresource: Option<String>,
+    /// The field as the server writes it, e.g. `.spec.replicas`.
+    pub field: String,
+}
+
+impl fmt::Display for FieldConflict {
+    /// `.spec.replicas (owned by "kubectl" (scale))`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (owned by {:?}", self.field, self.manager)?;
+        if let Some(subresource) = &self.subresource {
+            write!(f, " ({subresource})")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// The quoted name right after `prefix` in `message`: `conflict with "konoha"` gives `konoha`.
+fn quoted_after(message: &str, prefix: &str) -> Option<String> {
+    let (_, rest) = message.split_once(&format!("{prefix}\""))?;
+    rest.split_once('"').map(|(name, _)| name.to_owned())
 }
 
 /// The `Status` object the API server sends with a failed request.
@@ -431,7 +455,11 @@ mod tests {
         assert!(!err.is_unreachable());
         assert_eq!(
             err.conflict_owners(),
-            vec![("konoha".to_owned(), ".data.kyuubi-defaults.conf".to_owned())]
+            vec![FieldConflict {
+                manager: "konoha".to_owned(),
+                subresource: None,
+                field: ".data.kyuubi-defaults.conf".to_owned()
+            }]
         );
         assert_eq!(
             err.to_string(),
@@ -546,15 +574,46 @@ mod tests {
                 {"reason": "FieldManagerConflict", "message": "conflict with \"helm\"", "field": ".spec.template.spec.containers[name=\"kyuubi\"].image"}
             ]}
         }));
+        let owners: Vec<String> = err
+            .conflict_owners()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
-            err.conflict_owners(),
+            owners,
             vec![
-                ("kubectl-edit".to_owned(), ".spec.replicas".to_owned()),
-                (
-                    "helm".to_owned(),
-                    ".spec.template.spec.containers[name=\"kyuubi\"].image".to_owned()
-                ),
+                r#".spec.replicas (owned by "kubectl-edit")"#,
+                r#".spec.template.spec.containers[name="kyuubi"].image (owned by "helm")"#,
             ]
+        );
+    }
+
+    #[test]
+    fn a_conflict_with_a_subresource_names_it() {
+        // Recording 26: konoha's apply after `kubectl scale`.
+        let err = apply_error(json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Apply failed with 1 conflict: conflict with \"kubectl\" with subresource \"scale\" using apps/v1: .spec.replicas",
+            "reason": "Conflict",
+            "details": {"causes": [{
+                "reason": "FieldManagerConflict",
+                "message": "conflict with \"kubectl\" with subresource \"scale\" using apps/v1",
+                "field": ".spec.replicas"
+            }]},
+            "code": 409
+        }));
+        let owners = err.conflict_owners();
+        assert_eq!(
+            owners,
+            vec![FieldConflict {
+                manager: "kubectl".to_owned(),
+                subresource: Some("scale".to_owned()),
+                field: ".spec.replicas".to_owned()
+            }]
+        );
+        assert_eq!(
+            owners[0].to_string(),
+            r#".spec.replicas (owned by "kubectl" (scale))"#
         );
     }
 

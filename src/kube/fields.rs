@@ -93,7 +93,7 @@ fn project_child(value: &Value, subtree: &Value) -> Value {
 }
 
 /// Whether list item `item` at `index` is the one a `k:`, `v:` or `i:` path element names.
-fn item_matches(element: &str, index: usize, item: &Value) -> bool {
+pub(super) fn item_matches(element: &str, index: usize, item: &Value) -> bool {
     if let Some(keys) = element.strip_prefix("k:") {
         let Ok(Value::Object(keys)) = serde_json::from_str::<Value>(keys) else {
             return false;

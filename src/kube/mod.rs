@@ -11,6 +11,7 @@
 //! - `client.rs`: [`KubeClient`] and its requests;
 //! - `object.rs`: the [`Kind`] table and [`ObjectRef`] paths;
 //! - `fields.rs`: [`owned_fields`] and [`project_owned`];
+//! - `ownership.rs`: [`taken_fields`], what another manager took from the applier;
 //! - `retry.rs`: [`retry::RetryPolicy`], when a failed request is sent again;
 //! - `events.rs`: [`Event`];
 //! - `error.rs`: [`KubeError`] and the server's [`ApiStatus`].
@@ -21,14 +22,16 @@ mod error;
 mod events;
 mod fields;
 mod object;
+mod ownership;
 pub mod retry;
 mod settings;
 #[cfg(test)]
 mod test_server;
 
 pub use client::KubeClient;
-pub use error::{Action, ApiStatus, KubeError, StatusCause};
+pub use error::{Action, ApiStatus, FieldConflict, KubeError, StatusCause};
 pub use events::Event;
 pub use fields::{owned_fields, project_owned};
 pub use object::{Kind, ObjectRef};
+pub use ownership::{TakenField, taken_fields};
 pub use settings::{ConfigSource, KubeSettings, KubeconfigOrigin, Secret, resolve_source};

@@ -228,9 +228,11 @@ impl provider_server::Provider for ProviderService {
             Err(d) => return Ok(Response::new(read_failed(d, req.current_state))),
         };
         let result = self.server.read_resource(&req.type_name, current).await;
-        let response = match result.and_then(|state| encode(&state, &ty)) {
-            Ok(new_state) => pb::read_resource::Response {
+        let encoded = result.and_then(|(state, warnings)| Ok((encode(&state, &ty)?, warnings)));
+        let response = match encoded {
+            Ok((new_state, warnings)) => pb::read_resource::Response {
                 new_state: Some(new_state),
+                diagnostics: diagnostics(warnings),
                 private: req.private,
                 ..Default::default()
             },

@@ -201,7 +201,8 @@ pub(crate) fn server_block() -> Block {
     ))
     .attribute(Attribute::bool("force_conflicts").default(false).client_side().description(
         "Take over fields another field manager owns. Without it, such a conflict fails the \
-         apply and names the other manager.",
+         apply and names the other manager; the plan before warns of it, naming each taken \
+         field, its owner and subresource (see Drift).",
     ))
     .attribute(Attribute::int("progress_deadline_seconds").range(1, i32::MAX.into()).default(600i64).description(
         "The Deployment's `progressDeadlineSeconds`: after this long without progress the \

@@ -24,9 +24,9 @@ use crate::clients::Clients;
 use crate::framework::timeouts::{self, Operation};
 use crate::framework::{
     Applied, ApplyError, Block, Context, CreateRequest, DeleteRequest, PlanRequest, ReadRequest,
-    Resource, Schema, UpdateRequest,
+    Refreshed, Resource, Schema, UpdateRequest,
 };
-use crate::kube::{KubeClient, KubeError, ObjectRef};
+use crate::kube::{KubeClient, KubeError, ObjectRef, taken_fields};
 use crate::kyuubi::{self, ServerSettings, ShareLevel};
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 
@@ -134,10 +134,7 @@ fn deployment_ref(settings: &ServerSettings) -> ObjectRef {
 fn apply_error(err: &KubeError, object: &kyuubi::Object) -> Diagnostic {
     let owners = err.conflict_owners();
     if !owners.is_empty() {
-        let list: Vec<String> = owners
-            .iter()
-            .map(|(m, f)| format!("{f} (owned by {m:?})"))
-            .collect();
+        let list: Vec<String> = owners.iter().map(ToString::to_string).collect();
         return Diagnostic::error(
             "Field conflict with another manager",
             format!(
@@ -159,6 +156,47 @@ fn apply_error(err: &KubeError, object: &kyuubi::Object) -> Diagnostic {
         ),
         err,
     )
+}
+
+/// The fields of `object` konoha applies that another field manager took in `live`, each as
+/// `Deployment kyuubi/x: spec.replicas now owned by "kubectl" (scale)`. Only fields whose live
+/// value is not konoha's count: those are the ones the next apply conflicts on.
+fn taken_from_konoha(object: &kyuubi::Object, live: &Json) -> Vec<String> {
+    let differs = |applied: &Json, live: Option<&Json>| {
+        live.is_none_or(|live| first_difference(applied, live).is_some())
+    };
+    taken_fields(
+        live,
+        &object.body,
+        kyuubi::constants::FIELD_MANAGER,
+        differs,
+    )
+    .iter()
+    .map(|field| format!("{}: {field}", object_name(object)))
+    .collect()
+}
+
+/// `Deployment kyuubi/kyuubi-dbt`, as messages name an object.
+fn object_name(object: &kyuubi::Object) -> String {
+    format!("{} {}/{}", object.kind, object.namespace, object.name)
+}
+
+/// The refresh's warning that the next apply would conflict, with what to do about it. A
+/// warning, not an error: the plan still shows the drift, and `terraform destroy` or a
+/// configuration that takes the live value must not be blocked by it.
+fn taken_warning(taken: &[String]) -> Diagnostic {
+    let list: Vec<String> = taken.iter().map(|t| format!("  - {t}")).collect();
+    Diagnostic::warning(
+        "Fields taken by another field manager",
+        format!(
+            "Another field manager changed fields this server applies, and now owns them:\n{}\n\n\
+             An apply that sets values other than the live ones fails with a field manager \
+             conflict unless force_conflicts = true. Set force_conflicts = true to take the \
+             fields back, or change the configuration to match the live values.",
+            list.join("\n")
+        ),
+    )
+    .at(AttributePath::attr("force_conflicts"))
 }
 
 impl KyuubiServer {
@@ -498,10 +536,10 @@ impl Resource for KyuubiServer {
             .await
     }
 
-    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, req: ReadRequest) -> Result<Refreshed, Diagnostics> {
         let current = req.current;
         let Some(settings) = settings_of(&current)? else {
-            return Ok(Some(current));
+            return Ok(Some(current).into());
         };
         let kube = &self.kube().await?;
         let get = |target: ObjectRef| async move {
@@ -511,45 +549,52 @@ impl Resource for KyuubiServer {
         };
         let Some(deployment) = get(deployment_ref(&settings)).await? else {
             tracing::info!(name = %settings.name, "Kyuubi Deployment is gone");
-            return Ok(None);
+            return Ok(None.into());
         };
         let mut state = current.clone();
         // Drift in fields this provider applies. The Secret's content is not known here; the
         // hash on the pod template stands for it.
+        let mut drift = None;
+        let mut taken = Vec::new();
         for object in desired_objects(&settings, &current, None) {
             let live = if object.kind == "Deployment" {
                 Some(deployment.clone())
             } else {
                 get(object_ref(&object)?).await?
             };
-            let difference = match &live {
-                None => Some("(deleted)".to_owned()),
-                Some(live) => first_difference(&object.body, live),
+            let Some(live) = live else {
+                drift.get_or_insert_with(|| format!("{} (deleted)", object_name(&object)));
+                continue;
             };
-            if let Some(path) = difference {
-                tracing::info!(kind = object.kind, name = %object.name, %path, "drift");
-                // Planning computes the real hash, so the plan shows an update whose reason is
-                // readable in the diff.
-                state.set_attr(
-                    "config_sha256",
-                    Value::String(format!(
-                        "changed outside Terraform: {} {}{path}",
-                        object.kind, object.name
-                    )),
-                );
-                break;
+            let object_taken = taken_from_konoha(&object, &live);
+            if let Some(first) = object_taken.first() {
+                drift.get_or_insert_with(|| first.clone());
+            } else if let Some(path) = first_difference(&object.body, &live) {
+                let path = path.trim_start_matches('.');
+                drift.get_or_insert_with(|| format!("{}: {path}", object_name(&object)));
             }
+            taken.extend(object_taken);
         }
-        if state.attr("config_sha256") == current.attr("config_sha256")
-            && let Some(reason) = retired_object_present(kube, &settings).await?
-        {
+        if drift.is_none() {
+            drift = retired_object_present(kube, &settings).await?;
+        }
+        if let Some(reason) = drift {
             tracing::info!(%reason, "drift");
+            // Planning computes the real hash, so the plan shows an update whose reason is
+            // readable in the diff.
             state.set_attr(
                 "config_sha256",
                 Value::String(format!("changed outside Terraform: {reason}")),
             );
         }
-        Ok(Some(with_status(state, Some(&deployment))))
+        let mut warnings = Diagnostics::new();
+        if !taken.is_empty() && !settings.force_conflicts {
+            warnings.push(taken_warning(&taken));
+        }
+        Ok(Refreshed {
+            state: Some(with_status(state, Some(&deployment))),
+            warnings,
+        })
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<Applied, ApplyError> {

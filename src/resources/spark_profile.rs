@@ -15,7 +15,7 @@ use super::{invalid_setting, remote_error, require_kv2_mount};
 use crate::clients::Clients;
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, Context, CreateRequest, DeleteRequest, NestedBlock,
-    PlanRequest, ReadRequest, Resource, Schema, UpdateRequest,
+    PlanRequest, ReadRequest, Refreshed, Resource, Schema, UpdateRequest,
 };
 use crate::spark::secrets::{REDACTED, Seal, Secrets};
 use crate::spark::{self, Field};
@@ -749,7 +749,7 @@ impl Resource for SparkProfile {
         self.write(req.planned, &Value::Null, &req.config).await
     }
 
-    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, req: ReadRequest) -> Result<Refreshed, Diagnostics> {
         let current = req.current;
         let (mount, name) = location(&current)?;
         let path = format!("{mount}/{name}");
@@ -760,7 +760,7 @@ impl Resource for SparkProfile {
             .map_err(|e| remote_error(&format!("Unable to read {path}"), &e))?
         else {
             tracing::info!(path = %path, "Spark profile is gone from Vault");
-            return Ok(None);
+            return Ok(None.into());
         };
         let stored_metadata = if needs_metadata_endpoint(&current) {
             vault
@@ -802,7 +802,7 @@ impl Resource for SparkProfile {
             super::profile_model::apply_metadata(&mut state, max_versions, &custom_metadata);
         }
         set_identity(&mut state);
-        Ok(Some(state))
+        Ok(Some(state).into())
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<Applied, ApplyError> {

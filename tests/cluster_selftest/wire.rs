@@ -243,6 +243,29 @@ fn rollout_restart_sends_kubectls_strategic_merge_patch() {
 }
 
 #[test]
+fn scale_sends_kubectls_merge_patch_of_the_scale_subresource() {
+    // Recording 24's request, with the manager in the query instead of the User-Agent.
+    let stub = Stub::start(|_| (200, json!({"kind": "Scale"})));
+    let scale = stub.client().scale("kyuubi", "kyuubi-dbt", 3).unwrap();
+    assert_eq!(scale["kind"], "Scale");
+    let seen = &stub.seen()[0];
+    assert_eq!(seen.method, "PATCH");
+    assert_eq!(
+        seen.target,
+        "/apis/apps/v1/namespaces/kyuubi/deployments/kyuubi-dbt/scale?fieldManager=kubectl"
+    );
+    assert_eq!(
+        seen.content_type.as_deref(),
+        Some("application/merge-patch+json")
+    );
+    assert_eq!(seen.body, json!({"spec": {"replicas": 3}}));
+    // A refusal comes back as the server's Status.
+    let refused = Stub::start(|_| (404, json!({"kind": "Status", "reason": "NotFound"})));
+    let status = refused.client().scale("kyuubi", "nope", 3).unwrap_err();
+    assert_eq!(status["reason"], "NotFound");
+}
+
+#[test]
 fn set_pod_ready_patches_the_status_subresource_as_the_kubelet() {
     let stub = Stub::start(|seen| (200, seen.body.clone()));
     let pod = json!({"metadata": {"name": "p", "namespace": "ns"},

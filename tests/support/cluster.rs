@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::envtest::control::scale_patch;
 use super::envtest::{APISERVER, ETCD, Envtest};
 use super::kube_double::KubeDouble;
 
@@ -148,6 +149,27 @@ impl Cluster {
         match self {
             Cluster::Double(d) => d.rollout_restart(ns, name),
             Cluster::Real(r) => r.client().rollout_restart(ns, name),
+        }
+    }
+
+    /// What `kubectl scale deployment/NAME -n NS --replicas=N` does: a JSON merge patch of the
+    /// Deployment's `/scale` subresource by manager `kubectl` (`control::scale_patch`), through
+    /// the double's `/scale` handler or over HTTP. The `Scale`, or the failure `Status`.
+    pub fn scale(&self, ns: &str, name: &str, replicas: i64) -> Result<Value, Value> {
+        match self {
+            Cluster::Double(d) => {
+                let (target, patch) = scale_patch(ns, name, replicas);
+                match d.request(
+                    "PATCH",
+                    &target,
+                    "application/merge-patch+json",
+                    Some(&patch),
+                ) {
+                    (200, scale) => Ok(scale),
+                    (_, status) => Err(status),
+                }
+            }
+            Cluster::Real(r) => r.client().scale(ns, name, replicas),
         }
     }
 

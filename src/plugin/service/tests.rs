@@ -10,7 +10,8 @@ use tonic::Request;
 use super::ProviderService;
 use crate::framework::{
     Applied, ApplyError, Attribute, Block, ConfigureRequest, CreateRequest, DataReadRequest,
-    DataSource, DeleteRequest, NestedBlock, Provider, ReadRequest, Resource, Schema, UpdateRequest,
+    DataSource, DeleteRequest, NestedBlock, Provider, ReadRequest, Refreshed, Resource, Schema,
+    UpdateRequest,
 };
 use crate::plugin::pb::tfplugin5 as pb;
 use crate::plugin::pb::tfplugin5::provider_server::Provider as _;
@@ -47,8 +48,17 @@ impl Resource for Thing {
     async fn create(&self, req: CreateRequest) -> Result<Applied, ApplyError> {
         Ok(req.planned.into())
     }
-    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
-        Ok(Some(req.current))
+    async fn read(&self, req: ReadRequest) -> Result<Refreshed, Diagnostics> {
+        // A thing named `warned` refreshes with a warning, as drift worth telling would.
+        let warnings = if req.current.attr("name").as_str() == Some("warned") {
+            Diagnostic::warning("refreshed with a warning", "").into()
+        } else {
+            Diagnostics::new()
+        };
+        Ok(Refreshed {
+            state: Some(req.current),
+            warnings,
+        })
     }
     async fn update(&self, req: UpdateRequest) -> Result<Applied, ApplyError> {
         Ok(req.planned.into())
@@ -463,6 +473,35 @@ async fn an_empty_request_is_a_diagnostic_or_a_no_op() {
     empty!(get_schema, get_provider_schema);
     empty!(get_metadata, get_metadata);
     empty!(stop, stop);
+}
+
+/// A read's warnings reach Terraform beside the refreshed state, which they do not replace.
+#[tokio::test]
+async fn read_warnings_travel_with_the_refreshed_state() {
+    let mut warned = good_thing();
+    warned.set_attr("name", Value::string("warned"));
+    let answer = service()
+        .read_resource(Request::new(pb::read_resource::Request {
+            type_name: THING.to_owned(),
+            current_state: thing(&warned),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_or_else(|s| panic!("status {s:?}"))
+        .into_inner();
+    assert_eq!(answer.new_state, thing(&warned));
+    let found: Vec<(i32, &str)> = answer
+        .diagnostics
+        .iter()
+        .map(|d| (d.severity, d.summary.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            pb::diagnostic::Severity::Warning as i32,
+            "refreshed with a warning"
+        )]
+    );
 }
 
 /// A known type with every value absent: Terraform never sends this, and the resource must not

@@ -4,7 +4,8 @@
 //!
 //! What each call sends: `apply_as` and `create_pod` a server-side apply; `update_as` the JSON
 //! merge patch between the object as read and as mutated (what `kubectl edit` amounts to: an
-//! Update operation owning exactly the changed fields); `rollout_restart` kubectl's
+//! Update operation owning exactly the changed fields); `scale` kubectl's merge patch of
+//! `/scale`; `rollout_restart` kubectl's
 //! strategic-merge patch; `create_namespace` a POST; `set_pod_ready` a merge patch of the
 //! `status` subresource. The double serves GET, apply and DELETE only, so the POST, merge and
 //! strategic-merge calls are checked against it nowhere: `tests/cluster_selftest.rs` checks their
@@ -32,6 +33,17 @@ pub const LABELLED_KINDS: [(&str, &str); 8] = [
         "/apis/rbac.authorization.k8s.io/v1/rolebindings",
     ),
 ];
+
+/// `kubectl scale`'s request (recording 24): the target, the Deployment's `/scale`, and the JSON
+/// merge patch of `spec.replicas`. kubectl names its field manager `kubectl` through its
+/// User-Agent; the query says the same, since these clients send their own User-Agent.
+pub fn scale_patch(ns: &str, name: &str, replicas: i64) -> (String, Value) {
+    let path = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}/scale");
+    (
+        with_query(&path, &[("fieldManager", "kubectl")]),
+        json!({"spec": {"replicas": replicas}}),
+    )
+}
 
 /// The annotation `kubectl rollout restart` sets on the pod template.
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
@@ -101,6 +113,16 @@ impl ApiClient {
         mutate(&mut after);
         let patch = merge_patch(&before, &after);
         let target = with_query(api_path, &[("fieldManager", manager)]);
+        ok_or_status(
+            self.call("PATCH", &target, Some(MERGE), Some(&patch)),
+            &[200],
+        )
+    }
+
+    /// What `kubectl scale deployment/NAME -n NS --replicas=N` sends ([`scale_patch`]): the
+    /// `Scale` it answers, or the failure `Status`.
+    pub fn scale(&self, ns: &str, name: &str, replicas: i64) -> Result<Value, Value> {
+        let (target, patch) = scale_patch(ns, name, replicas);
         ok_or_status(
             self.call("PATCH", &target, Some(MERGE), Some(&patch)),
             &[200],
