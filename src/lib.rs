@@ -7,8 +7,9 @@
 //! - [`tf`]: Terraform values, types, paths, diagnostics and their wire codecs;
 //! - [`framework`]: schemas, the [`framework::Resource`] trait and the protocol's planning rules;
 //! - [`plugin`]: go-plugin handshake, mutual TLS and the tfplugin5 gRPC service;
-//! - domain ([`spark`], [`kyuubi`]) and clients ([`vault`], [`kube`]): pure rules and remote
-//!   APIs, with [`clients`] holding the clients the resources share;
+//! - domain ([`spark`], [`kyuubi`], sharing [`placement`] and [`names`]) and clients
+//!   ([`vault`], [`kube`]): pure rules and remote APIs, with [`clients`] holding the clients
+//!   the resources share;
 //! - [`resources`]: the resources and data sources, gluing the above together;
 //! - [`provider`]: the provider block, which configures [`clients`] and lists the resources.
 
@@ -16,6 +17,8 @@ pub mod clients;
 pub mod framework;
 pub mod kube;
 pub mod kyuubi;
+pub mod names;
+pub mod placement;
 pub mod plugin;
 pub mod provider;
 pub mod resources;

@@ -102,8 +102,11 @@ pub enum PathSegment {
     Attr(&'static str),
     /// A map key.
     Key(String),
-    /// A list element.
+    /// The single element of a nested block the domain models as a list of one (the Spark
+    /// profile's blocks); Terraform addresses such a block without an index.
     Index(usize),
+    /// An element of a repeated block (`tolerations`), which Terraform addresses by index.
+    Item(usize),
 }
 
 /// A broken rule: where, and a message that states the bad value, the rule and a way out.
@@ -134,7 +137,9 @@ impl Violation {
                     text.push_str(name);
                 }
                 PathSegment::Key(key) => text.push_str(&format!("[{key:?}]")),
-                PathSegment::Index(index) => text.push_str(&format!("[{index}]")),
+                PathSegment::Index(index) | PathSegment::Item(index) => {
+                    text.push_str(&format!("[{index}]"));
+                }
             }
         }
         text

@@ -808,6 +808,32 @@ mod tests {
         assert_eq!(found, want);
     }
 
+    /// Terraform sends `2.00000000000000000001` as text; read as the nearest float it was 2.
+    #[test]
+    fn a_number_no_float_stands_for_is_refused_not_rounded() {
+        let server = Server::new(Arc::new(WithCounted));
+        let count = crate::tf::Number::parse("2.00000000000000000001").map(Value::Number);
+        let config = Value::object([("count", count.unwrap_or_default())]);
+        let diags = server.validate_resource_config("test_counted", &config, true);
+        let found: Vec<(Option<String>, String)> = diags
+            .iter()
+            .map(|d| {
+                (
+                    d.attribute.as_ref().map(ToString::to_string),
+                    d.detail.clone(),
+                )
+            })
+            .collect();
+        let want = [
+            (
+                Some("count".to_owned()),
+                "count must be a whole number, got 2.00000000000000000001.".to_owned(),
+            ),
+            (None, "Unknown".to_owned()),
+        ];
+        assert_eq!(found, want);
+    }
+
     #[test]
     fn stop_cancels_work_in_flight_but_not_work_started_later() {
         let server = Server::new(Arc::new(Empty));

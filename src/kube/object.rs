@@ -29,11 +29,13 @@ pub enum Kind {
     Role,
     /// `rbac.authorization.k8s.io/v1` RoleBinding.
     RoleBinding,
+    /// `policy/v1` PodDisruptionBudget.
+    PodDisruptionBudget,
 }
 
 impl Kind {
     /// Every kind in the table.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Deployment,
         Kind::Service,
         Kind::ConfigMap,
@@ -43,6 +45,7 @@ impl Kind {
         Kind::Event,
         Kind::Role,
         Kind::RoleBinding,
+        Kind::PodDisruptionBudget,
     ];
 
     /// `apiVersion` as written in manifests (`v1`, `apps/v1`, …).
@@ -56,6 +59,7 @@ impl Kind {
             | Kind::Pod
             | Kind::Event => "v1",
             Kind::Role | Kind::RoleBinding => "rbac.authorization.k8s.io/v1",
+            Kind::PodDisruptionBudget => "policy/v1",
         }
     }
 
@@ -71,6 +75,7 @@ impl Kind {
             Kind::Event => "Event",
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
+            Kind::PodDisruptionBudget => "PodDisruptionBudget",
         }
     }
 
@@ -86,6 +91,7 @@ impl Kind {
             Kind::Event => "events",
             Kind::Role => "roles",
             Kind::RoleBinding => "rolebindings",
+            Kind::PodDisruptionBudget => "poddisruptionbudgets",
         }
     }
 
@@ -215,6 +221,10 @@ mod tests {
             (
                 Kind::RoleBinding,
                 "/apis/rbac.authorization.k8s.io/v1/namespaces/kyuubi/rolebindings/kyuubi-dbt",
+            ),
+            (
+                Kind::PodDisruptionBudget,
+                "/apis/policy/v1/namespaces/kyuubi/poddisruptionbudgets/kyuubi-dbt",
             ),
         ];
         for (kind, path) in cases {

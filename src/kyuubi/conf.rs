@@ -10,14 +10,15 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::constants::{
-    CONF_TEMPLATE_DIR, DRIVER_LABEL_SERVER, DRIVER_POD_TEMPLATE_FILE, EXECUTOR_POD_TEMPLATE_FILE,
-    KEY_BIND_HOST, KEY_ENGINE_IDLE_TIMEOUT, KEY_ENGINE_INITIALIZE_TIMEOUT, KEY_FRONTEND_PROTOCOLS,
-    KEY_HA_ADDRESSES, KEY_HA_NAMESPACE, KEY_KUBERNETES_NAMESPACE, KEY_METRICS_ENABLED,
-    KEY_METRICS_PATH, KEY_METRICS_PORT, KEY_METRICS_REPORTERS, KEY_REST_PORT, KEY_SHARE_LEVEL,
-    KEY_SPARK_DEPLOY_MODE, KEY_SPARK_DRIVER_LABEL_PREFIX, KEY_SPARK_DRIVER_POD_TEMPLATE,
-    KEY_SPARK_DRIVER_SERVICE_ACCOUNT, KEY_SPARK_EXECUTOR_POD_TEMPLATE, KEY_SPARK_IMAGE,
-    KEY_SPARK_MASTER, KEY_SPARK_NAMESPACE, KEY_SPARK_UPLOAD_PATH, KEY_THRIFT_BINARY_PORT,
-    KEY_THRIFT_HTTP_PORT, KEY_URL_USE_HOSTNAME, KYUUBI_DEFAULTS_FILE, METRICS_PATH, SPARK_MASTER,
+    CONF_DIR, CONF_TEMPLATE_DIR, DRIVER_LABEL_SERVER, DRIVER_POD_TEMPLATE_FILE,
+    EXECUTOR_POD_TEMPLATE_FILE, KEY_BIND_HOST, KEY_ENGINE_IDLE_TIMEOUT,
+    KEY_ENGINE_INITIALIZE_TIMEOUT, KEY_FRONTEND_PROTOCOLS, KEY_HA_ADDRESSES, KEY_HA_NAMESPACE,
+    KEY_KUBERNETES_NAMESPACE, KEY_METRICS_ENABLED, KEY_METRICS_PATH, KEY_METRICS_PORT,
+    KEY_METRICS_REPORTERS, KEY_REST_PORT, KEY_SHARE_LEVEL, KEY_SPARK_DEPLOY_MODE,
+    KEY_SPARK_DRIVER_LABEL_PREFIX, KEY_SPARK_DRIVER_POD_TEMPLATE, KEY_SPARK_DRIVER_SERVICE_ACCOUNT,
+    KEY_SPARK_EXECUTOR_POD_TEMPLATE, KEY_SPARK_IMAGE, KEY_SPARK_MASTER, KEY_SPARK_NAMESPACE,
+    KEY_SPARK_UPLOAD_PATH, KEY_THRIFT_BINARY_PORT, KEY_THRIFT_HTTP_PORT, KEY_URL_USE_HOSTNAME,
+    KYUUBI_DEFAULTS_FILE, METRICS_PATH, SPARK_MASTER,
 };
 use super::pod_security::{driver_pod_template, executor_pod_template, template_file};
 use super::settings::ServerSettings;
@@ -31,6 +32,15 @@ use super::settings::ServerSettings;
 /// engine's `spark-submit` as `--conf`, so the profile reaches every new engine. Giving up after
 /// 60 s makes a missing profile a failing pod (and a failed rollout), not a server that quietly
 /// runs engines without it.
+///
+/// The profile's `konoha.*` lines are konoha's, not settings: they stay out of the file. The
+/// executors' tolerations (`konoha.executor.tolerations`, a JSON array; see
+/// [`crate::spark::keys::EXECUTOR_TOLERATIONS`]) go into `$KYUUBI_CONF_DIR/executor-pod-template.yaml`
+/// instead: the ConfigMap's executor template with a `tolerations` field added as the first
+/// field of its `spec` (the template is konoha's own pretty-printed JSON, whose `spec` line is
+/// fixed, so plain bash can do it; the Kyuubi image has no JSON tool). Without tolerations the
+/// file is the ConfigMap's template as it is. `spark.kubernetes.executor.podTemplateFile` points
+/// at that file; `spark-submit` ships it to the driver, which builds the executors from it.
 pub const START_SCRIPT: &str = r#"set -eu
 profile=/etc/kyuubi/spark.env
 waited=0
@@ -42,7 +52,34 @@ while [ ! -s "$profile" ]; do
   sleep 1
   waited=$((waited + 1))
 done
-cat /opt/kyuubi/conf-template/kyuubi-defaults.conf "$profile" > "$KYUUBI_CONF_DIR/kyuubi-defaults.conf"
+tolerations=
+{
+  cat /opt/kyuubi/conf-template/kyuubi-defaults.conf
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in
+      konoha.executor.tolerations=*) tolerations=${line#*=} ;;
+      konoha.*) ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done < "$profile"
+} > "$KYUUBI_CONF_DIR/kyuubi-defaults.conf"
+template=/opt/kyuubi/conf-template/executor-pod-template.yaml
+if [ -z "$tolerations" ]; then
+  cat "$template" > "$KYUUBI_CONF_DIR/executor-pod-template.yaml"
+else
+  added=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    printf '%s\n' "$line"
+    if [ "$line" = '  "spec": {' ]; then
+      printf '    "tolerations": %s,\n' "$tolerations"
+      added=$((added + 1))
+    fi
+  done < "$template" > "$KYUUBI_CONF_DIR/executor-pod-template.yaml"
+  if [ "$added" -ne 1 ]; then
+    echo "konoha: $template has no single spec line for the executors' tolerations" >&2
+    exit 1
+  fi
+fi
 exec "${KYUUBI_HOME:-/opt/kyuubi}/bin/kyuubi" run
 "#;
 
@@ -103,9 +140,11 @@ pub fn kyuubi_properties(settings: &ServerSettings) -> BTreeMap<String, String> 
         KEY_SPARK_DRIVER_POD_TEMPLATE,
         format!("{CONF_TEMPLATE_DIR}/{DRIVER_POD_TEMPLATE_FILE}"),
     );
+    // The executors' template is the one the start script writes, with the profile's
+    // tolerations in it (see `START_SCRIPT`).
     put(
         KEY_SPARK_EXECUTOR_POD_TEMPLATE,
-        format!("{CONF_TEMPLATE_DIR}/{EXECUTOR_POD_TEMPLATE_FILE}"),
+        format!("{CONF_DIR}/{EXECUTOR_POD_TEMPLATE_FILE}"),
     );
     if let Some(path) = &engine.file_upload_path {
         put(KEY_SPARK_UPLOAD_PATH, path.clone());
@@ -236,7 +275,7 @@ spark.kubernetes.authenticate.driver.serviceAccountName=kyuubi-dbt-spark
 spark.kubernetes.container.image=apache/spark:3.5.3
 spark.kubernetes.driver.label.konoha.io/kyuubi-server=kyuubi-dbt
 spark.kubernetes.driver.podTemplateFile=/opt/kyuubi/conf-template/driver-pod-template.yaml
-spark.kubernetes.executor.podTemplateFile=/opt/kyuubi/conf-template/executor-pod-template.yaml
+spark.kubernetes.executor.podTemplateFile=/opt/kyuubi/conf-rendered/executor-pod-template.yaml
 spark.kubernetes.namespace=kyuubi
 spark.master=k8s://https://kubernetes.default.svc
 spark.submit.deployMode=cluster
@@ -269,7 +308,7 @@ spark.kubernetes.authenticate.driver.serviceAccountName=spark-driver
 spark.kubernetes.container.image=apache/spark:3.5.3
 spark.kubernetes.driver.label.konoha.io/kyuubi-server=kyuubi-dbt
 spark.kubernetes.driver.podTemplateFile=/opt/kyuubi/conf-template/driver-pod-template.yaml
-spark.kubernetes.executor.podTemplateFile=/opt/kyuubi/conf-template/executor-pod-template.yaml
+spark.kubernetes.executor.podTemplateFile=/opt/kyuubi/conf-rendered/executor-pod-template.yaml
 spark.kubernetes.file.upload.path=s3a://bucket/uploads
 spark.kubernetes.namespace=spark
 spark.master=k8s://https://kubernetes.default.svc
@@ -348,19 +387,23 @@ spark.submit.deployMode=cluster
         );
     }
 
-    /// Runs the real script with bash, its fixed paths moved into a temp dir and `bin/kyuubi`
-    /// standing in as a link to `echo` (a link, not a freshly written executable, which a
-    /// concurrent fork in another test could leave "text file busy").
-    #[test]
-    fn start_script_joins_conf_and_profile_then_execs_kyuubi() {
+    /// Runs the real script with bash in a temp root, its fixed paths moved there and
+    /// `bin/kyuubi` standing in as a link to `echo` (a link, not a freshly written executable,
+    /// which a concurrent fork in another test could leave "text file busy"). Returns the
+    /// conf dir's `kyuubi-defaults.conf` and executor template.
+    fn run_start_script(profile: &str) -> (String, String) {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
         for sub in ["template", "profile", "conf", "home/bin"] {
             std::fs::create_dir_all(root.join(sub)).expect("mkdir");
         }
         std::fs::write(root.join("template/kyuubi-defaults.conf"), "kyuubi.a=1\n").expect("write");
-        std::fs::write(root.join("profile/spark.env"), "spark.executor.memory=2g\n")
-            .expect("write");
+        std::fs::write(
+            root.join("template").join(EXECUTOR_POD_TEMPLATE_FILE),
+            base_executor_template(),
+        )
+        .expect("write");
+        std::fs::write(root.join("profile/spark.env"), profile).expect("write");
         std::os::unix::fs::symlink("/bin/echo", root.join("home/bin/kyuubi")).expect("link");
         let script = START_SCRIPT
             .replace(PROFILE_DIR, &root.join("profile").display().to_string())
@@ -378,9 +421,43 @@ spark.submit.deployMode=cluster
         assert_eq!(String::from_utf8_lossy(&output.stderr), "");
         assert!(output.status.success());
         assert_eq!(String::from_utf8_lossy(&output.stdout), "run\n");
+        let read =
+            |file: &str| std::fs::read_to_string(root.join("conf").join(file)).expect("written");
+        (read(KYUUBI_DEFAULTS_FILE), read(EXECUTOR_POD_TEMPLATE_FILE))
+    }
+
+    /// The executor template the ConfigMap carries for the default engine ids.
+    fn base_executor_template() -> String {
+        template_file(&executor_pod_template(
+            &crate::kyuubi::pod_security::ENGINE_IDENTITY,
+        ))
+    }
+
+    #[test]
+    fn start_script_joins_conf_and_profile_then_execs_kyuubi() {
+        let (conf, template) = run_start_script("spark.executor.memory=2g\n");
+        assert_eq!(conf, "kyuubi.a=1\nspark.executor.memory=2g\n");
+        // Without tolerations the executors get the ConfigMap's template byte for byte.
+        assert_eq!(template, base_executor_template());
+    }
+
+    #[test]
+    fn start_script_moves_the_executor_tolerations_into_the_template() {
+        let tolerations = r#"[{"effect":"NoSchedule","key":"nvidia.com/gpu","operator":"Exists"}]"#;
+        // A last line without a newline is read too.
+        let profile = format!(
+            "konoha.executor.tolerations={tolerations}\nkonoha.future.setting=x\nspark.executor.memory=2g"
+        );
+        let (conf, template) = run_start_script(&profile);
+        assert_eq!(conf, "kyuubi.a=1\nspark.executor.memory=2g\n");
+        let written: serde_json::Value = serde_json::from_str(&template).expect("valid JSON");
+        let mut expected: serde_json::Value =
+            serde_json::from_str(&base_executor_template()).expect("valid JSON");
+        expected["spec"]["tolerations"] = serde_json::from_str(tolerations).expect("JSON");
+        assert_eq!(written, expected);
         assert_eq!(
-            std::fs::read_to_string(root.join("conf/kyuubi-defaults.conf")).expect("written"),
-            "kyuubi.a=1\nspark.executor.memory=2g\n"
+            crate::kyuubi::pod_security::tests::restricted_breaches(&written["spec"]),
+            Vec::<String>::new()
         );
     }
 
@@ -388,8 +465,20 @@ spark.submit.deployMode=cluster
     fn start_script_uses_the_layout_constants() {
         let profile = format!("{PROFILE_DIR}/{PROFILE_FILE_NAME}");
         assert!(START_SCRIPT.contains(&format!("profile={profile}\n")));
-        assert!(START_SCRIPT.contains(&format!("cat {CONF_TEMPLATE_DIR}/{KYUUBI_DEFAULTS_FILE} ")));
+        assert!(START_SCRIPT.contains(&format!(
+            "  cat {CONF_TEMPLATE_DIR}/{KYUUBI_DEFAULTS_FILE}\n"
+        )));
         assert!(START_SCRIPT.contains(&format!("> \"$KYUUBI_CONF_DIR/{KYUUBI_DEFAULTS_FILE}\"\n")));
         assert!(START_SCRIPT.ends_with("exec \"${KYUUBI_HOME:-/opt/kyuubi}/bin/kyuubi\" run\n"));
+        let tolerations = crate::spark::keys::EXECUTOR_TOLERATIONS;
+        assert!(START_SCRIPT.contains(&format!("      {tolerations}=*) tolerations=")));
+        assert!(START_SCRIPT.contains(&format!(
+            "template={CONF_TEMPLATE_DIR}/{EXECUTOR_POD_TEMPLATE_FILE}\n"
+        )));
+        assert!(START_SCRIPT.contains(&format!(
+            "\"$KYUUBI_CONF_DIR/{EXECUTOR_POD_TEMPLATE_FILE}\""
+        )));
+        // The line the script inserts after is how `template_file` prints the top-level spec.
+        assert!(base_executor_template().contains("\n  \"spec\": {\n"));
     }
 }

@@ -183,6 +183,17 @@ pub(crate) fn render_deployment(
     settings: &ServerSettings,
     labels: &BTreeMap<String, String>,
 ) -> Object {
+    let mut pod_spec = json!({
+        "serviceAccountName": settings.name,
+        // Service links would put KYUUBI_*-named variables (from a Service called "kyuubi")
+        // into the environment Kyuubi's scripts read.
+        "enableServiceLinks": false,
+        "securityContext": pod_security_context(&settings.identity),
+        "containers": [container(settings)],
+        "volumes": volumes(settings),
+    });
+    // In the pod template, so a placement change rolls the pods onto the nodes it names.
+    settings.placement.add_to_pod_spec(&mut pod_spec);
     Object::new(
         "apps/v1",
         "Deployment",
@@ -196,15 +207,7 @@ pub(crate) fn render_deployment(
                 "selector": { "matchLabels": selector_labels(settings) },
                 "template": {
                     "metadata": { "labels": labels, "annotations": pod_annotations(settings) },
-                    "spec": {
-                        "serviceAccountName": settings.name,
-                        // Service links would put KYUUBI_*-named variables (from a Service
-                        // called "kyuubi") into the environment Kyuubi's scripts read.
-                        "enableServiceLinks": false,
-                        "securityContext": pod_security_context(&settings.identity),
-                        "containers": [container(settings)],
-                        "volumes": volumes(settings),
-                    },
+                    "spec": pod_spec,
                 },
             }
         }),

@@ -27,7 +27,8 @@ use super::settings::{Delivery, ServerSettings};
 
 /// Every object of the server, in apply order: the server's ServiceAccount, Role and RoleBinding;
 /// the drivers' ServiceAccount, Role and RoleBinding; the profile Secret; the ConfigMap; the
-/// Service; the Deployment last, so everything it refers to exists when its pods start.
+/// Service; the PodDisruptionBudget when there is more than one replica; the Deployment last,
+/// so everything it refers to exists when its pods start.
 ///
 /// `profile_env` is the profile's `spark.env` text, read from Vault by the resource, and is used
 /// only with `kubernetes-secret` delivery. With that delivery and `None` the Secret is left out,
@@ -40,8 +41,49 @@ pub fn render_objects(settings: &ServerSettings, profile_env: Option<&str>) -> V
     }
     objects.push(render_config_map(settings, &labels));
     objects.push(render_service(settings, &labels));
+    if has_disruption_budget(settings) {
+        objects.push(render_disruption_budget(settings, &labels));
+    }
     objects.push(render_deployment(settings, &labels));
     objects
+}
+
+/// The objects a server has only at some settings and lacks at these ones: the
+/// PodDisruptionBudget at one replica or none. An apply removes them (when they are the
+/// server's own), a destroy removes them with the rest.
+pub fn retired_objects(settings: &ServerSettings) -> Vec<Object> {
+    if has_disruption_budget(settings) {
+        Vec::new()
+    } else {
+        vec![render_disruption_budget(settings, &object_labels(settings))]
+    }
+}
+
+/// A budget only makes sense with a second pod to serve while one is evicted: with one replica,
+/// `maxUnavailable: 1` allows every eviction anyway, and `0` would block node drains for good.
+fn has_disruption_budget(settings: &ServerSettings) -> bool {
+    settings.replicas > 1
+}
+
+/// The PodDisruptionBudget `<name>`: voluntary evictions (node drains) take at most one server
+/// pod at a time. Not in the pod template, so it never rolls the pods.
+fn render_disruption_budget(
+    settings: &ServerSettings,
+    labels: &BTreeMap<String, String>,
+) -> Object {
+    Object::new(
+        "policy/v1",
+        "PodDisruptionBudget",
+        &settings.name,
+        &settings.namespace,
+        labels,
+        json!({
+            "spec": {
+                "maxUnavailable": 1,
+                "selector": { "matchLabels": selector_labels(settings) },
+            }
+        }),
+    )
 }
 
 fn render_secret(

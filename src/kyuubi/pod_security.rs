@@ -126,4 +126,4 @@ pub fn template_file(template: &Value) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -15,6 +15,8 @@ use super::constants::{
 
 use super::pod_security::{ENGINE_IDENTITY, PodIdentity, SERVER_IDENTITY};
 
+pub use crate::placement::TolerationInput;
+use crate::placement::{PodPlacement, parse_affinity, resolve_node_selector, resolve_tolerations};
 pub use crate::rules::Field;
 
 /// Everything `konoha_kyuubi_server` takes, as configured. Blocks are single nested objects.
@@ -58,6 +60,12 @@ pub struct ServerInput {
     pub pod_security_context: Field<PodSecurityInput>,
     /// Extra labels on every object.
     pub labels: Field<BTreeMap<String, Field<String>>>,
+    /// Node labels the server pods need.
+    pub node_selector: Field<BTreeMap<String, Field<String>>>,
+    /// Taints the server pods tolerate.
+    pub tolerations: Field<Vec<TolerationInput>>,
+    /// The server pods' `affinity`, as JSON.
+    pub affinity: Field<String>,
     /// Kill this server's engines after a rollout; default false. Not used in rendering.
     pub restart_engines: Field<bool>,
     /// Wait until the rollout completes; default true. Not used in rendering.
@@ -348,6 +356,8 @@ pub struct ServerSettings {
     pub identity: PodIdentity,
     /// Extra labels.
     pub labels: BTreeMap<String, String>,
+    /// Where the server pods may run.
+    pub placement: PodPlacement,
     /// Kill engines after a rollout.
     pub restart_engines: bool,
     /// Wait for the rollout.
@@ -454,6 +464,14 @@ pub fn resolve(input: &ServerInput) -> Option<ServerSettings> {
             &security_input.fs_group,
         )?,
         labels: known_map(&input.labels)?,
+        placement: PodPlacement {
+            node_selector: resolve_node_selector(&input.node_selector)?,
+            tolerations: resolve_tolerations(&input.tolerations)?,
+            affinity: match input.affinity.known()? {
+                None => None,
+                Some(text) => Some(parse_affinity(text)?),
+            },
+        },
         restart_engines: input.restart_engines.or(false)?,
         wait_for_rollout: input.wait_for_rollout.or(true)?,
         force_conflicts: input.force_conflicts.or(false)?,

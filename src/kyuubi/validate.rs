@@ -41,6 +41,7 @@ pub fn validate(input: &ServerInput) -> Vec<Violation> {
     blocks::check_ha(input, &mut out);
     blocks::check_resources(input, &mut out);
     blocks::check_labels(input, &mut out);
+    check_placement(input, &mut out);
     identity::check_identities(input, &mut out);
     out
 }
@@ -417,6 +418,20 @@ fn check_engine(input: &ServerInput, out: &mut Vec<Violation>) {
                 format!("{text:?} {problem}"),
             ));
         }
+    }
+}
+
+/// `node_selector`, `tolerations` and `affinity`: the shared placement rules.
+fn check_placement(input: &ServerInput, out: &mut Vec<Violation>) {
+    crate::placement::check_node_selector("node_selector", &input.node_selector, out);
+    crate::placement::check_tolerations("tolerations", &input.tolerations, out);
+    if let Some(text) = input.affinity.value()
+        && let Some(problem) = crate::placement::affinity_problem(text)
+    {
+        out.push(Violation::new(
+            attr("affinity"),
+            format!("the value {problem}"),
+        ));
     }
 }
 

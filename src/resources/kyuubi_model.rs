@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
+use super::placement_model::tolerations_input;
 use super::profile_model::{
     Ints, field_block as block, field_bool, field_string, field_string_map,
 };
@@ -74,6 +75,9 @@ pub fn server_input(v: &Value) -> Result<ServerInput, Diagnostics> {
             }
         }),
         labels: field_string_map(v.attr("labels")),
+        node_selector: field_string_map(v.attr("node_selector")),
+        tolerations: tolerations_input(v.attr("tolerations"), "tolerations", &mut ints),
+        affinity: field_string(v.attr("affinity")),
         restart_engines: field_bool(v.attr("restart_engines")),
         wait_for_rollout: field_bool(v.attr("wait_for_rollout")),
         force_conflicts: field_bool(v.attr("force_conflicts")),

@@ -4,6 +4,7 @@
 
 use std::sync::LazyLock;
 
+use super::placement_model::tolerations_block;
 use crate::framework::timeouts;
 use crate::framework::{Attribute, Block, NestedBlock};
 use crate::kyuubi;
@@ -30,7 +31,9 @@ pub(crate) fn server_block() -> Block {
     ))
     .attribute(Attribute::int("replicas").range(0, i32::MAX.into()).default(1i64).description(
         "Server pods. More than 1 needs the `ha` block: without shared discovery each pod \
-         would be a separate server with its own engines.",
+         would be a separate server with its own engines. With more than 1 the provider also \
+         keeps a PodDisruptionBudget named like the server (`maxUnavailable: 1`), so node \
+         drains evict one server pod at a time; it is removed when replicas drops to 1.",
     ))
     .attribute(Attribute::string("share_level").default("USER").description(
         "`kyuubi.engine.share.level`: `USER` (one engine per authenticated user), \
@@ -172,6 +175,19 @@ pub(crate) fn server_block() -> Block {
     ))
     .attribute(Attribute::string_map("labels").optional().description(
         "Extra labels on every object; the `app.kubernetes.io/*` labels are the provider's.",
+    ))
+    .attribute(Attribute::string_map("node_selector").optional().description(
+        "Node labels the server pods need (the pod spec's `nodeSelector`), e.g. \
+         `{ \"node-pool\" = \"kyuubi\" }`. Keys are label keys, values label values. A change \
+         rolls the pods.",
+    ))
+    .block(tolerations_block("tolerations", "the server pods", " A change rolls the pods."))
+    .attribute(Attribute::string("affinity").optional().description(
+        "The server pods' `affinity`, as JSON: write `jsonencode({ nodeAffinity = {…} })` with \
+         any of `nodeAffinity`, `podAffinity` and `podAntiAffinity`, spelled as the \
+         Kubernetes API spells them; other keys are refused at validation. Compared by \
+         meaning, not by spelling: whitespace and key order change nothing in the cluster. \
+         A change rolls the pods.",
     ))
     .attribute(Attribute::bool("restart_engines").default(false).description(
         "After a rollout that changed the profile or the settings, delete this server's Spark \

@@ -342,6 +342,11 @@ impl KyuubiServer {
                 RolloutOutcome::Error(diag) => return Err(failed(diag.into(), &state)),
             }
         }
+        // After the rollout, so a budget going with the last replica but one still guards the
+        // pods while they roll.
+        remove_retired_objects(&kube, &settings, deadline, &ctx.stop)
+            .await
+            .map_err(|diagnostics| failed(diagnostics, &state))?;
         let changed = !prior.is_null()
             && (prior.attr("spark_profile") != state.attr("spark_profile")
                 || prior.attr("config_sha256") != state.attr("config_sha256"));
@@ -424,6 +429,55 @@ async fn refuse_foreign_objects(
         .into());
     }
     Ok(())
+}
+
+/// Deletes what the server has only at other settings (the PodDisruptionBudget at one replica;
+/// see [`kyuubi::manifests::retired_objects`]) when it is this server's own, and waits until it
+/// is gone, so that an apply that reports success leaves no budget behind.
+async fn remove_retired_objects(
+    kube: &KubeClient,
+    settings: &ServerSettings,
+    deadline: tokio::time::Instant,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<(), Diagnostics> {
+    let mut deleted = Vec::new();
+    for object in kyuubi::manifests::retired_objects(settings) {
+        let target = object_ref(&object)?;
+        let live = kube
+            .get_opt(&target)
+            .await
+            .map_err(|e| remote_error(&format!("Unable to read {target}"), &e))?;
+        if live.is_some_and(|live| not_ours(&live, &settings.name).is_none()) {
+            kube.delete(&target)
+                .await
+                .map_err(|e| remote_error(&format!("Unable to delete {target}"), &e))?;
+            tracing::info!(object = %target, "deleted an object the settings no longer need");
+            deleted.push(target);
+        }
+    }
+    super::rollout_wait::wait_until_gone(kube, &deleted, deadline, stop).await
+}
+
+/// The first retired object (see [`remove_retired_objects`]) still in the cluster as this
+/// server's own, as a drift reason.
+async fn retired_object_present(
+    kube: &KubeClient,
+    settings: &ServerSettings,
+) -> Result<Option<String>, Diagnostics> {
+    for object in kyuubi::manifests::retired_objects(settings) {
+        let target = object_ref(&object)?;
+        let live = kube
+            .get_opt(&target)
+            .await
+            .map_err(|e| remote_error("Unable to read the Kyuubi server", &e))?;
+        if live.is_some_and(|live| not_ours(&live, &settings.name).is_none()) {
+            return Ok(Some(format!(
+                "{} {} (present, but replicas = {} has none)",
+                object.kind, object.name, settings.replicas
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// The state with the status attributes read from the Deployment (0 when unknown).
@@ -521,6 +575,9 @@ impl Resource for KyuubiServer {
             }
             taken.extend(object_taken);
         }
+        if drift.is_none() {
+            drift = retired_object_present(kube, &settings).await?;
+        }
         if let Some(reason) = drift {
             tracing::info!(%reason, "drift");
             // Planning computes the real hash, so the plan shows an update whose reason is
@@ -554,6 +611,7 @@ impl Resource for KyuubiServer {
             .await?
             .until(deadline)
             .stopped_by(req.ctx.stop.clone());
+        remove_retired_objects(&kube, &settings, deadline, &req.ctx.stop).await?;
         let targets: Vec<ObjectRef> = desired_objects(&settings, &req.prior, Some(""))
             .iter()
             .rev()

@@ -7,17 +7,21 @@
 //! - [`kyuubi_server`]: `konoha_kyuubi_server`, a Kyuubi server on Kubernetes, with
 //!   [`kyuubi_schema`] (its schema), [`kyuubi_model`] (conversions, drift comparison) and [`rollout_wait`] (waiting on the
 //!   cluster), and its data source [`kyuubi_server_data`]; `adoption` judges whether a create
-//!   may take over objects already in the cluster.
+//!   may take over objects already in the cluster;
+//! - [`placement_model`]: the toleration block's schema and decoding, shared by both resources;
+//! - [`value_readers`]: string and whole-number readers under all the model decoders.
 
 mod adoption;
 pub mod kyuubi_model;
 pub mod kyuubi_schema;
 pub mod kyuubi_server;
 pub mod kyuubi_server_data;
+pub mod placement_model;
 pub mod profile_model;
 pub mod rollout_wait;
 pub mod spark_profile;
 pub mod spark_profile_data;
+pub mod value_readers;
 
 use crate::tf::{AttributePath, Diagnostic};
 use crate::vault::{VaultClient, VaultError};

@@ -6,98 +6,10 @@
 
 use std::collections::BTreeMap;
 
+use super::placement_model::{tolerations_input, tolerations_state};
+pub use super::value_readers::{Ints, field_decimal, field_int, field_string};
 use crate::spark::{self, Decimal, Field, ProfileInput};
-use crate::tf::{AttributePath, Diagnostic, Diagnostics, Number, PathStep, Value};
-
-/// Reads a string attribute.
-pub fn field_string(v: &Value) -> Field<String> {
-    match v {
-        Value::Unknown => Field::Unknown,
-        Value::String(s) => Field::Set(s.clone()),
-        _ => Field::Unset,
-    }
-}
-
-/// Reads a whole-number attribute: unknown, null (unset) or a whole number. Anything else, a
-/// fraction or a number too large for 64 bits, is an error and never "not set": read as unset
-/// it would silently plan the default instead of what was written.
-pub fn field_int(v: &Value) -> Result<Field<i64>, String> {
-    match v {
-        Value::Unknown => Ok(Field::Unknown),
-        Value::Null => Ok(Field::Unset),
-        Value::Number(n) => n
-            .as_i64()
-            .map(Field::Set)
-            .ok_or_else(|| format!("a whole number, got {n}")),
-        other => Err(format!("a whole number, got {}", other.kind())),
-    }
-}
-
-/// Reads a fractional attribute as an exact decimal. A float stands for the shortest decimal
-/// that reads back as the same float (`0.1`, never `0.1000000000000000055…`): the text
-/// Terraform itself compares and shows, and the text Spark parses back to the same double. A
-/// decimal that no float stands for never gets here from configuration: validation refuses it
-/// (`NumberKind::check`), so the tf layer is the one place that judges how many digits fit.
-pub fn field_decimal(v: &Value) -> Result<Field<Decimal>, String> {
-    match v {
-        Value::Unknown => Ok(Field::Unknown),
-        Value::Null => Ok(Field::Unset),
-        Value::Number(Number::Int(i)) => Ok(Field::Set(Decimal::from_int(*i))),
-        Value::Number(Number::Float(f)) => Decimal::parse(&f.to_string())
-            .map(Field::Set)
-            .ok_or_else(|| format!("a decimal of at most 30 digits, got {f}")),
-        // Validation refuses such a number in configuration; one read back from a drifted
-        // secret is taken as the decimal it is.
-        Value::Number(Number::Inexact { text, .. }) => Decimal::parse(text)
-            .map(Field::Set)
-            .ok_or_else(|| format!("a decimal of at most 30 digits, got {text}")),
-        other => Err(format!("a number, got {}", other.kind())),
-    }
-}
-
-/// The number attributes read while decoding one model, and the problems found. The
-/// framework refuses bad numbers at validation already; this keeps a value that reached a
-/// resource some other way from being misread.
-#[derive(Debug, Default)]
-pub struct Ints {
-    problems: Diagnostics,
-}
-
-impl Ints {
-    /// Reads the whole-number attribute at `path` (dotted, e.g. `gpu.amount`) from `v`; a
-    /// problem is kept for [`Ints::finish`] and reads as unknown meanwhile.
-    pub fn read(&mut self, v: &Value, path: &str) -> Field<i64> {
-        self.keep(field_int(v), path)
-    }
-
-    /// Reads the fractional attribute at `path` as an exact decimal, as [`Ints::read`] does a
-    /// whole number.
-    pub fn read_decimal(&mut self, v: &Value, path: &str) -> Field<Decimal> {
-        self.keep(field_decimal(v), path)
-    }
-
-    fn keep<T>(&mut self, read: Result<Field<T>, String>, path: &str) -> Field<T> {
-        read.unwrap_or_else(|expected| {
-            self.problems.push(
-                Diagnostic::error(
-                    "Invalid attribute value",
-                    format!("{path} must be {expected}."),
-                )
-                .at(AttributePath::parse_dotted(path)),
-            );
-            Field::Unknown
-        })
-    }
-
-    /// `model` when every whole number read well, else the problems.
-    pub fn finish<T>(self, model: T) -> Result<T, Diagnostics> {
-        if self.problems.is_empty() {
-            Ok(model)
-        } else {
-            Err(self.problems)
-        }
-    }
-}
+use crate::tf::{AttributePath, Diagnostics, Number, PathStep, Value};
 
 /// Reads a bool attribute.
 pub fn field_bool(v: &Value) -> Field<bool> {
@@ -165,6 +77,12 @@ pub fn profile_input(v: &Value) -> Result<ProfileInput, Diagnostics> {
             task_amount: ints.read_decimal(b.attr("task_amount"), "gpu.task_amount"),
         }),
         extra_conf: field_string_map(v.attr("extra_conf")),
+        executor_node_selector: field_string_map(v.attr("executor_node_selector")),
+        executor_tolerations: tolerations_input(
+            v.attr("executor_tolerations"),
+            "executor_tolerations",
+            &mut ints,
+        ),
         custom_metadata: field_string_map(v.attr("custom_metadata")),
         max_versions: ints.read(v.attr("max_versions"), "max_versions"),
     };
@@ -199,7 +117,8 @@ pub fn has_secrets(state: &Value) -> bool {
 }
 
 /// A domain path as a Terraform attribute path. Single nested blocks are objects in this
-/// provider's schemas, so the domain's list indexes for them are dropped.
+/// provider's schemas, so the domain's list-of-one indexes for them are dropped; repeated
+/// blocks keep their element's index.
 pub fn attribute_path(segments: &[spark::PathSegment]) -> AttributePath {
     let mut path = AttributePath::root();
     for segment in segments {
@@ -207,6 +126,9 @@ pub fn attribute_path(segments: &[spark::PathSegment]) -> AttributePath {
             spark::PathSegment::Attr(name) => path.0.push(PathStep::Attribute(name.to_string())),
             spark::PathSegment::Key(key) => path.0.push(PathStep::ElementKeyString(key.clone())),
             spark::PathSegment::Index(_) => {}
+            spark::PathSegment::Item(index) => path.0.push(PathStep::ElementKeyInt(
+                i64::try_from(*index).unwrap_or(i64::MAX),
+            )),
         }
     }
     path
@@ -307,9 +229,36 @@ pub fn state_from_properties(base: &Value, properties: &BTreeMap<String, String>
     };
     state.set_attr("gpu", gpu);
 
+    let selector: BTreeMap<String, String> = properties
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(keys::EXECUTOR_NODE_SELECTOR_PREFIX)
+                .map(|label| (label.to_owned(), v.clone()))
+        })
+        .collect();
+    let node_selector = if selector.is_empty() && base.attr("executor_node_selector").is_null() {
+        Value::Null
+    } else {
+        Value::opt_string_map(Some(&selector))
+    };
+    state.set_attr("executor_node_selector", node_selector);
+    // A tolerations line that is not one (edited by hand into something else) reads as an
+    // unknown key, so the plan still shows it going.
+    let tolerations = properties
+        .get(keys::EXECUTOR_TOLERATIONS)
+        .map(|text| tolerations_state(text));
+    let tolerations_foreign = matches!(tolerations, Some(None));
+    state.set_attr(
+        "executor_tolerations",
+        tolerations.flatten().unwrap_or(Value::List(Vec::new())),
+    );
+
     let extra: BTreeMap<String, String> = properties
         .iter()
-        .filter(|(k, _)| !crate::spark::typed_keys().contains(&k.as_str()))
+        .filter(|(k, _)| {
+            !crate::spark::is_rendered_key(k)
+                || (k.as_str() == keys::EXECUTOR_TOLERATIONS && tolerations_foreign)
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let extra_conf = if extra.is_empty() && base.attr("extra_conf").is_null() {
@@ -537,6 +486,57 @@ mod tests {
         assert_eq!(
             state.attr("custom_metadata"),
             &Value::object([("owner", Value::string("x"))])
+        );
+    }
+
+    #[test]
+    fn executor_placement_maps_back_and_a_foreign_tolerations_line_stays_visible() {
+        let tolerations = r#"[{"effect":"NoSchedule","key":"nvidia.com/gpu","operator":"Exists"}]"#;
+        let state = state_from_properties(
+            &base(),
+            &props(&[
+                ("spark.kubernetes.executor.node.selector.pool", "gpu"),
+                ("konoha.executor.tolerations", tolerations),
+            ]),
+        );
+        assert_eq!(
+            state.attr("executor_node_selector"),
+            &Value::object([("pool", Value::string("gpu"))])
+        );
+        assert_eq!(
+            state.attr("executor_tolerations"),
+            &Value::List(vec![Value::object([
+                ("key", Value::string("nvidia.com/gpu")),
+                ("operator", Value::string("Exists")),
+                ("value", Value::Null),
+                ("effect", Value::string("NoSchedule")),
+                ("toleration_seconds", Value::Null),
+            ])])
+        );
+        assert!(
+            state.attr("extra_conf").is_null(),
+            "{:?}",
+            state.attr("extra_conf")
+        );
+        // Decoded again, the state renders the same lines: a read-back is no diff.
+        let input = profile_input(&state).expect("decodes");
+        let rendered =
+            crate::spark::render_properties(&crate::spark::resolve(&input).expect("resolves"));
+        assert_eq!(
+            rendered
+                .get("konoha.executor.tolerations")
+                .map(String::as_str),
+            Some(tolerations)
+        );
+        let foreign =
+            state_from_properties(&base(), &props(&[("konoha.executor.tolerations", "oops")]));
+        assert_eq!(
+            foreign.attr("executor_tolerations"),
+            &Value::List(Vec::new())
+        );
+        assert_eq!(
+            foreign.attr("extra_conf"),
+            &Value::object([("konoha.executor.tolerations", Value::string("oops"))])
         );
     }
 }

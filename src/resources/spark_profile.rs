@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::placement_model::tolerations_block;
 use super::profile_model::{Ints, attribute_path, has_secrets, profile_input, secrets_input};
 use super::{invalid_setting, remote_error, require_kv2_mount};
 use crate::clients::Clients;
@@ -93,6 +94,20 @@ pub(crate) fn settings_block(block: Block) -> Block {
              setting this resource has an attribute for, and set nothing the Kyuubi server owns \
              (master, deploy mode, container images, namespace, service accounts, upload path); \
              values are single-line and not empty.",
+        ))
+        .attribute(Attribute::string_map("executor_node_selector").optional().description(
+            "Node labels executor pods need, e.g. `{ \"nvidia.com/gpu.present\" = \"true\" }`: \
+             one `spark.kubernetes.executor.node.selector.<label>` property each (Spark 3.3 and \
+             later), which leaves the driver free to run elsewhere. Keys are label keys, values \
+             label values.",
+        ))
+        .block(tolerations_block(
+            "executor_tolerations",
+            "the executor pods",
+            " Spark has no property for tolerations: the profile stores them as one \
+             `konoha.executor.tolerations` line (compact JSON), which `konoha_kyuubi_server` \
+             adds to the executor pod template it gives Spark, and leaves out of \
+             `kyuubi-defaults.conf`.",
         ))
 }
 

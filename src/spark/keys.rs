@@ -51,6 +51,17 @@ pub const GPU_DISCOVERY_SCRIPT: &str = "spark.executor.resource.gpu.discoveryScr
 /// `spark.task.resource.gpu.amount`: the GPUs each task takes, whole or a share of one.
 pub const TASK_GPU_AMOUNT: &str = "spark.task.resource.gpu.amount";
 
+/// Prefix of `spark.kubernetes.executor.node.selector.<label key>`, one property per label:
+/// the executor-only node selector, added in Spark 3.3.0 (SPARK-36075, apache/spark#33283;
+/// "Running on Kubernetes", Spark Properties table). The older `spark.kubernetes.node.selector.*`
+/// would pin the driver to the same nodes too.
+pub const EXECUTOR_NODE_SELECTOR_PREFIX: &str = "spark.kubernetes.executor.node.selector.";
+/// The executors' tolerations as one compact JSON array. Spark has no property for
+/// tolerations, only the executor pod template; the Kyuubi server's start script moves this
+/// line into the template it writes and leaves every `konoha.*` line out of
+/// `kyuubi-defaults.conf`. Not a Spark property, so no `spark.` key a user writes can clash.
+pub const EXECUTOR_TOLERATIONS: &str = "konoha.executor.tolerations";
+
 /// Every key rendering can produce from a typed attribute, with the attribute to use instead.
 const TYPED: [(&str, &str); 17] = [
     (EXECUTOR_INSTANCES, "executor_instances"),
@@ -107,6 +118,14 @@ const SERVER_OWNED: [&str; 12] = [
 /// Every key rendering can produce from a typed attribute; `extra_conf` may not repeat them.
 pub fn typed_keys() -> &'static [&'static str] {
     &TYPED_KEYS
+}
+
+/// Whether rendering produces `key` from an attribute: a typed key, an executor node-selector
+/// label or the tolerations line. Refresh maps the other stored keys to `extra_conf`.
+pub fn is_rendered_key(key: &str) -> bool {
+    TYPED_KEYS.contains(&key)
+        || key.starts_with(EXECUTOR_NODE_SELECTOR_PREFIX)
+        || key == EXECUTOR_TOLERATIONS
 }
 
 /// Keys the Kyuubi server sets; `extra_conf` may not set them.
@@ -191,6 +210,12 @@ fn key_problem(attribute: &str, key: &str) -> Option<String> {
         return Some(format!(
             "{key:?} contains {bad:?}, which would end or alter the key in the spark.env \
              properties file: Spark property names have no whitespace, '=', ':' or '\\'"
+        ));
+    }
+    if key.starts_with(EXECUTOR_NODE_SELECTOR_PREFIX) {
+        return Some(format!(
+            "{key:?} is an executor node-selector label: set executor_node_selector instead \
+             of writing it in {attribute}"
         ));
     }
     if let Some(typed) = typed_attribute(key) {

@@ -19,7 +19,7 @@ pub mod validate;
 pub mod violation;
 
 pub use decimal::Decimal;
-pub use keys::{server_owned_keys, typed_keys};
+pub use keys::{is_rendered_key, server_owned_keys, typed_keys};
 pub use profile::{
     DynamicAllocation, DynamicAllocationInput, Field, Gpu, GpuInput, Profile, ProfileInput, resolve,
 };

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 
 pub use super::decimal::Decimal;
+pub use crate::placement::{Toleration, TolerationInput};
+use crate::placement::{resolve_node_selector, resolve_tolerations};
 pub use crate::rules::Field;
 
 /// Executors when dynamic allocation is off.
@@ -87,6 +89,10 @@ pub struct ProfileInput {
     pub gpu: Field<GpuInput>,
     /// Further Spark properties, written verbatim.
     pub extra_conf: Field<BTreeMap<String, Field<String>>>,
+    /// Node labels executors need.
+    pub executor_node_selector: Field<BTreeMap<String, Field<String>>>,
+    /// Taints executors tolerate.
+    pub executor_tolerations: Field<Vec<TolerationInput>>,
     /// Vault `custom_metadata` of the secret.
     pub custom_metadata: Field<BTreeMap<String, Field<String>>>,
     /// Vault `max_versions` of the secret.
@@ -145,6 +151,10 @@ pub struct Profile {
     pub gpu: Option<Gpu>,
     /// Further properties.
     pub extra_conf: BTreeMap<String, String>,
+    /// Node labels executors need (empty: any node).
+    pub executor_node_selector: BTreeMap<String, String>,
+    /// Taints executors tolerate (empty: none).
+    pub executor_tolerations: Vec<Toleration>,
 }
 
 /// The concrete profile for `input`, or `None` when a value rendering needs is unknown (or is a
@@ -213,6 +223,8 @@ pub fn resolve(input: &ProfileInput) -> Option<Profile> {
                 .map(|(key, value)| Some((key.clone(), value.value()?.clone())))
                 .collect::<Option<_>>()?,
         },
+        executor_node_selector: resolve_node_selector(&input.executor_node_selector)?,
+        executor_tolerations: resolve_tolerations(&input.executor_tolerations)?,
     })
 }
 
@@ -242,6 +254,8 @@ mod tests {
             speculation: None,
             gpu: None,
             extra_conf: BTreeMap::new(),
+            executor_node_selector: BTreeMap::new(),
+            executor_tolerations: Vec::new(),
         };
         assert_eq!(resolve(&base()), Some(expected));
     }

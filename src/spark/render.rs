@@ -12,6 +12,7 @@ use super::keys;
 use super::profile::{DEFAULT_EXECUTOR_INSTANCES, Profile};
 use super::storage::location_problem;
 use super::violation::SPARK_INT_MAX;
+use crate::placement::tolerations_json;
 
 /// Separates a profile's location from its content hash in a `ref`.
 const REF_HASH_MARK: &str = "@sha256:";
@@ -28,6 +29,8 @@ const REF_HASH_MARK: &str = "@sha256:";
 /// - A `gpu` block writes all four GPU keys, defaults included: without a discovery script an
 ///   executor on Kubernetes cannot learn its GPUs' addresses and fails to start, and without a
 ///   task amount no task is given a GPU.
+/// - `executor_node_selector` becomes `spark.kubernetes.executor.node.selector.<label>` lines,
+///   and `executor_tolerations` one `konoha.executor.tolerations` line (see [`keys`]).
 /// - `extra_conf` entries are copied verbatim; validation keeps them off the typed keys.
 pub fn render_properties(profile: &Profile) -> BTreeMap<String, String> {
     let mut properties = BTreeMap::new();
@@ -80,6 +83,20 @@ pub fn render_properties(profile: &Profile) -> BTreeMap<String, String> {
         put(keys::GPU_DISCOVERY_SCRIPT, gpu.discovery_script.clone());
         // Exact decimal text: `0.25` is written as `0.25`, which Spark parses to the same double.
         put(keys::TASK_GPU_AMOUNT, gpu.task_amount.to_string());
+    }
+    for (label, value) in &profile.executor_node_selector {
+        put(
+            &format!("{}{label}", keys::EXECUTOR_NODE_SELECTOR_PREFIX),
+            value.clone(),
+        );
+    }
+    // Compact JSON with sorted keys (serde_json's map is ordered): the same tolerations always
+    // give the same line, so `rendered` and `content_sha256` stay deterministic.
+    if !profile.executor_tolerations.is_empty() {
+        put(
+            keys::EXECUTOR_TOLERATIONS,
+            tolerations_json(&profile.executor_tolerations).to_string(),
+        );
     }
     for (key, value) in &profile.extra_conf {
         put(key, value.clone());
@@ -214,6 +231,8 @@ mod tests {
                 task_amount: decimal("0.25"),
             }),
             extra_conf: [("spark.sql.adaptive.enabled".to_owned(), "true".to_owned())].into(),
+            executor_node_selector: BTreeMap::new(),
+            executor_tolerations: Vec::new(),
         }
     }
 
@@ -244,6 +263,8 @@ mod tests {
                 task_amount: Set(decimal("0.25")),
             }),
             extra_conf: Set([("spark.sql.adaptive.enabled".into(), Set("true".into()))].into()),
+            executor_node_selector: Set(BTreeMap::new()),
+            executor_tolerations: Set(Vec::new()),
             custom_metadata: Set([("owner".into(), Set("data".into()))].into()),
             max_versions: Set(5),
         };
@@ -450,5 +471,74 @@ spark.sql.shuffle.partitions=200
         profile.dynamic_allocation.initial_executors = None;
         profile.dynamic_allocation.min_executors = None;
         assert_eq!(profile.recommended_shuffle_partitions(), 4 * 4 * 4);
+    }
+
+    #[test]
+    fn executor_placement_renders_selector_lines_and_one_tolerations_line() {
+        use crate::placement::TolerationInput;
+        use crate::spark::profile::Field::Set;
+        let input = ProfileInput {
+            executor_node_selector: Set(BTreeMap::from([
+                ("nvidia.com/gpu.present".to_owned(), Set("true".to_owned())),
+                ("pool".to_owned(), Set("gpu".to_owned())),
+            ])),
+            executor_tolerations: Set(vec![
+                TolerationInput {
+                    key: Set("nvidia.com/gpu".to_owned()),
+                    operator: Set("Exists".to_owned()),
+                    effect: Set("NoSchedule".to_owned()),
+                    ..TolerationInput::default()
+                },
+                TolerationInput {
+                    key: Set("spot".to_owned()),
+                    value: Set("true".to_owned()),
+                    effect: Set("NoExecute".to_owned()),
+                    toleration_seconds: Set(30),
+                    ..TolerationInput::default()
+                },
+            ]),
+            ..ProfileInput::default()
+        };
+        assert_eq!(crate::spark::validate(&input), Vec::new());
+        let profile = resolve(&input).expect("resolves");
+        let properties = render_properties(&profile);
+        let placement: Vec<(&str, &str)> = properties
+            .iter()
+            .filter(|(k, _)| k.contains("node.selector") || k.starts_with("konoha."))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            placement,
+            [
+                (
+                    "konoha.executor.tolerations",
+                    r#"[{"effect":"NoSchedule","key":"nvidia.com/gpu","operator":"Exists"},{"effect":"NoExecute","key":"spot","operator":"Equal","tolerationSeconds":30,"value":"true"}]"#,
+                ),
+                (
+                    "spark.kubernetes.executor.node.selector.nvidia.com/gpu.present",
+                    "true"
+                ),
+                ("spark.kubernetes.executor.node.selector.pool", "gpu"),
+            ]
+        );
+        for key in properties.keys() {
+            assert!(
+                keys::is_rendered_key(key) || key.starts_with("spark.executor.instances"),
+                "{key} would read back as extra_conf"
+            );
+        }
+        // Deterministic: the same input renders the same file and hash.
+        let again = render_env_file(&render_properties(&resolve(&input).expect("resolves")));
+        assert_eq!(render_env_file(&properties), again);
+        assert_eq!(
+            content_sha256(&render_env_file(&properties)),
+            content_sha256(&again)
+        );
+        // Without placement no such line appears.
+        assert!(
+            render_properties(&default_profile())
+                .keys()
+                .all(|k| !k.contains("node.selector") && !k.starts_with("konoha."))
+        );
     }
 }

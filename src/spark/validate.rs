@@ -12,6 +12,7 @@ use super::profile::{DEFAULT_EXECUTOR_REQUEST_CORES, Field, ProfileInput};
 use super::quantity::{format_millis, parse_cpu_millis};
 use super::storage::{check_metadata, check_storage};
 use super::violation::{Violation, attr, check_count};
+use crate::placement::{check_node_selector, check_tolerations};
 
 /// Checks every rule and returns all violations, in attribute order; empty means valid.
 pub fn validate(input: &ProfileInput) -> Vec<Violation> {
@@ -22,6 +23,16 @@ pub fn validate(input: &ProfileInput) -> Vec<Violation> {
     check_counts(input, &mut out);
     check_gpu(input, &mut out);
     check_extra_conf(&input.extra_conf, &mut out);
+    check_node_selector(
+        "executor_node_selector",
+        &input.executor_node_selector,
+        &mut out,
+    );
+    check_tolerations(
+        "executor_tolerations",
+        &input.executor_tolerations,
+        &mut out,
+    );
     check_metadata(input, &mut out);
     out
 }
@@ -157,6 +168,8 @@ mod tests {
             speculation: Field::Unknown,
             gpu: Field::Unknown,
             extra_conf: Field::Unknown,
+            executor_node_selector: Field::Unknown,
+            executor_tolerations: Field::Unknown,
             custom_metadata: Field::Unknown,
             max_versions: Field::Unknown,
         };

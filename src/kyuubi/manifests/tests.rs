@@ -12,8 +12,8 @@ use crate::kyuubi::constants::{ANNOTATION_CONFIG_SHA256, ANNOTATION_PROFILE_SHA2
 use crate::kyuubi::object::driver_pod_selector;
 use crate::kyuubi::settings::tests::{SHA, minimal, set};
 use crate::kyuubi::settings::{
-    EngineInput, Field, HaInput, MetricsInput, ResourcesInput, ServerInput, VaultAgentInput,
-    resolve,
+    EngineInput, Field, HaInput, MetricsInput, ResourcesInput, ServerInput, TolerationInput,
+    VaultAgentInput, resolve,
 };
 
 fn settings(input: ServerInput) -> ServerSettings {
@@ -61,10 +61,21 @@ fn secret_server() -> ServerInput {
             limits_memory: set("2Gi"),
         }),
         labels: Field::Set(BTreeMap::from([("team".to_owned(), set("data"))])),
+        node_selector: Field::Set(BTreeMap::from([("node-pool".to_owned(), set("kyuubi"))])),
+        tolerations: Field::Set(vec![TolerationInput {
+            key: set("dedicated"),
+            value: set("kyuubi"),
+            effect: set("NoSchedule"),
+            ..TolerationInput::default()
+        }]),
+        affinity: set(AFFINITY),
         progress_deadline_seconds: Field::Set(300),
         ..minimal()
     }
 }
+
+/// Spread the server pods over nodes, as `jsonencode` writes it.
+const AFFINITY: &str = r#"{"podAntiAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"podAffinityTerm":{"labelSelector":{"matchLabels":{"app.kubernetes.io/instance":"kyuubi-etl"}},"topologyKey":"kubernetes.io/hostname"},"weight":100}]}}"#;
 
 const PROFILE_ENV: &str = "spark.executor.cores=2\nspark.executor.memory=2g\n";
 
@@ -149,9 +160,135 @@ fn objects_come_in_apply_order_at_their_paths() {
             "/api/v1/namespaces/data/secrets/kyuubi-etl-spark-profile",
             "/api/v1/namespaces/data/configmaps/kyuubi-etl-conf",
             "/api/v1/namespaces/data/services/kyuubi-etl",
+            "/apis/policy/v1/namespaces/data/poddisruptionbudgets/kyuubi-etl",
             "/apis/apps/v1/namespaces/data/deployments/kyuubi-etl",
         ]
     );
+}
+
+fn pod_spec(objects: &[Object]) -> &Value {
+    objects
+        .iter()
+        .find(|o| o.kind == "Deployment")
+        .and_then(|o| o.body.pointer("/spec/template/spec"))
+        .expect("a Deployment with a pod spec")
+}
+
+#[test]
+fn placement_lands_in_the_pod_template() {
+    let objects = render_objects(&settings(secret_server()), Some(PROFILE_ENV));
+    let spec = pod_spec(&objects);
+    assert_eq!(spec["nodeSelector"], json!({"node-pool": "kyuubi"}));
+    assert_eq!(
+        spec["tolerations"],
+        json!([{"key": "dedicated", "operator": "Equal", "value": "kyuubi", "effect": "NoSchedule"}])
+    );
+    assert_eq!(
+        spec["affinity"],
+        serde_json::from_str::<Value>(AFFINITY).expect("JSON")
+    );
+    // Without placement the pod spec has none of the three fields.
+    let plain = render_objects(&settings(minimal()), None);
+    let spec = pod_spec(&plain);
+    for field in ["nodeSelector", "tolerations", "affinity"] {
+        assert!(spec.get(field).is_none(), "{field} in {spec}");
+    }
+}
+
+#[test]
+fn affinity_spelling_does_not_change_the_objects() {
+    let respelled = AFFINITY.replace(',', ",\n  ").replace(':', ": ");
+    let a = render_objects(&settings(secret_server()), Some(PROFILE_ENV));
+    let b = render_objects(
+        &settings(ServerInput {
+            affinity: set(&respelled),
+            ..secret_server()
+        }),
+        Some(PROFILE_ENV),
+    );
+    assert_eq!(a, b);
+}
+
+#[test]
+fn disruption_budget_exactly_when_more_than_one_replica() {
+    let with_replicas = |replicas| {
+        settings(ServerInput {
+            replicas: Field::Set(replicas),
+            ..secret_server()
+        })
+    };
+    let budget = |objects: &[Object]| {
+        objects
+            .iter()
+            .find(|o| o.kind == "PodDisruptionBudget")
+            .map(|o| o.body.clone())
+    };
+    let two = with_replicas(2);
+    let objects = render_objects(&two, Some(PROFILE_ENV));
+    assert_eq!(
+        budget(&objects),
+        Some(json!({
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {
+                "name": "kyuubi-etl",
+                "namespace": "data",
+                "labels": {
+                    "app.kubernetes.io/instance": "kyuubi-etl",
+                    "app.kubernetes.io/managed-by": "konoha",
+                    "app.kubernetes.io/name": "kyuubi",
+                    "team": "data",
+                },
+            },
+            "spec": {
+                "maxUnavailable": 1,
+                "selector": {"matchLabels": {
+                    "app.kubernetes.io/instance": "kyuubi-etl",
+                    "app.kubernetes.io/name": "kyuubi",
+                }},
+            },
+        }))
+    );
+    assert_eq!(retired_objects(&two), Vec::new());
+    // The budget's selector picks exactly the Deployment's pods.
+    let deployment = objects
+        .iter()
+        .find(|o| o.kind == "Deployment")
+        .expect("deployment");
+    assert_eq!(
+        budget(&objects).expect("budget")["spec"]["selector"],
+        deployment.body["spec"]["selector"]
+    );
+    for replicas in [0, 1] {
+        let one = with_replicas(replicas);
+        assert_eq!(budget(&render_objects(&one, Some(PROFILE_ENV))), None);
+        let retired = retired_objects(&one);
+        assert_eq!(retired.len(), 1);
+        assert_eq!(
+            retired[0].api_path(),
+            "/apis/policy/v1/namespaces/data/poddisruptionbudgets/kyuubi-etl"
+        );
+    }
+}
+
+#[test]
+fn the_budget_alone_does_not_roll_the_pods() {
+    // Going from 2 replicas to 3 keeps the budget and the pod template as they were.
+    let template = |replicas| {
+        let objects = render_objects(
+            &settings(ServerInput {
+                replicas: Field::Set(replicas),
+                ..secret_server()
+            }),
+            Some(PROFILE_ENV),
+        );
+        objects
+            .iter()
+            .find(|o| o.kind == "Deployment")
+            .map(|o| o.body["spec"]["template"].clone())
+    };
+    assert_eq!(template(1), template(2));
+    assert_eq!(template(2), template(3));
 }
 
 #[test]
@@ -168,8 +305,12 @@ fn secret_is_left_out_without_content_or_with_the_injector() {
         "Service",
         "Deployment",
     ];
+    let one_replica = ServerInput {
+        replicas: Field::Set(1),
+        ..secret_server()
+    };
     assert_eq!(
-        kinds(render_objects(&settings(secret_server()), None)),
+        kinds(render_objects(&settings(one_replica), None)),
         without_secret
     );
     assert_eq!(
@@ -203,12 +344,21 @@ fn every_object_carries_the_labels_and_the_pods_match_the_selectors() {
             object.namespace.as_str()
         );
     }
-    let deployment = &objects[objects.len() - 1].body;
-    let service = &objects[objects.len() - 2].body;
+    let of_kind = |kind: &str| {
+        &objects
+            .iter()
+            .find(|o| o.kind == kind)
+            .expect("rendered")
+            .body
+    };
+    let deployment = of_kind("Deployment");
+    let service = of_kind("Service");
+    let budget = of_kind("PodDisruptionBudget");
     let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
     for selector in [
         &deployment["spec"]["selector"]["matchLabels"],
         &service["spec"]["selector"],
+        &budget["spec"]["selector"]["matchLabels"],
     ] {
         let selector = selector.as_object().expect("selector is a map");
         assert!(!selector.is_empty());

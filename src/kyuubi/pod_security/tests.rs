@@ -43,7 +43,7 @@ fn is_true(value: Option<&Value>) -> bool {
 }
 
 /// Every breach of `restricted` in a pod `spec`, as readable lines; empty means admitted.
-fn restricted_breaches(spec: &Value) -> Vec<String> {
+pub(crate) fn restricted_breaches(spec: &Value) -> Vec<String> {
     let mut breaches = Vec::new();
     let mut breach = |text: String| breaches.push(text);
     let pod = spec.get("securityContext").cloned().unwrap_or(json!({}));

@@ -68,6 +68,7 @@ fn defaults_fill_every_setting() {
         resources: Resources::default(),
         identity: SERVER_IDENTITY,
         labels: BTreeMap::new(),
+        placement: crate::placement::PodPlacement::default(),
         restart_engines: false,
         wait_for_rollout: true,
         force_conflicts: false,

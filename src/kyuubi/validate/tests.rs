@@ -51,6 +51,9 @@ fn minimal_and_unknown_inputs_are_valid() {
         resources: Field::Unknown,
         pod_security_context: Field::Unknown,
         labels: Field::Unknown,
+        node_selector: Field::Unknown,
+        tolerations: Field::Unknown,
+        affinity: Field::Unknown,
         restart_engines: Field::Unknown,
         wait_for_rollout: Field::Unknown,
         force_conflicts: Field::Unknown,
@@ -758,4 +761,41 @@ fn pod_ids_are_non_root_32_bit_numbers() {
             vec!["engine.run_as_user: -5 is not an id from 1 to 2147483647"],
         ),
     ]);
+}
+
+#[test]
+fn placement_is_checked_at_its_arguments() {
+    use crate::placement::TolerationInput;
+    let input = ServerInput {
+        node_selector: Field::Set(BTreeMap::from([("bad key".to_owned(), set("x"))])),
+        tolerations: Field::Set(vec![
+            TolerationInput {
+                key: set("dedicated"),
+                value: set("kyuubi"),
+                effect: set("NoSchedule"),
+                ..TolerationInput::default()
+            },
+            TolerationInput {
+                key: set("dedicated"),
+                effect: set("NoSchedul"),
+                ..TolerationInput::default()
+            },
+        ]),
+        affinity: set(r#"{"nodeAffinity":{},"tolerations":[]}"#),
+        ..minimal()
+    };
+    let found = violations(&input);
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(
+        found[0].starts_with("node_selector[\"bad key\"]: "),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].starts_with("tolerations[1].effect: \"NoSchedul\" is not a taint effect"),
+        "{found:#?}"
+    );
+    assert!(
+        found[2].starts_with("affinity: the value has the key \"tolerations\""),
+        "{found:#?}"
+    );
 }

@@ -100,10 +100,14 @@ impl Controller {
             .objects
             .iter()
             .filter(|(k, s)| k.0 != Kind::Pod && terminating(&s.obj))
+            // Only a Deployment has dependents here (its pods, by owner); any other object,
+            // even one named like a Deployment, goes at once, as a real garbage collector
+            // finds no dependents by owner reference for it.
             .filter(|(k, _)| {
-                !store.objects.iter().any(|(pk, p)| {
-                    pk.0 == Kind::Pod && pk.1 == k.1 && owning_deployment(&p.obj) == Some(&k.2)
-                })
+                k.0 != Kind::Deployment
+                    || !store.objects.iter().any(|(pk, p)| {
+                        pk.0 == Kind::Pod && pk.1 == k.1 && owning_deployment(&p.obj) == Some(&k.2)
+                    })
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -6,7 +6,8 @@
 //! [`KubeDouble::start_background`] (own thread; use it when the test blocks, e.g. waits on a
 //! `terraform` child process), point a client at [`KubeDouble::write_kubeconfig`], and steer or
 //! inspect it with the control methods. Served: namespaced ConfigMaps, Secrets, Services,
-//! ServiceAccounts, Pods, Events, Deployments, Roles and RoleBindings with GET, list (label and
+//! ServiceAccounts, Pods, Events, Deployments, Roles, RoleBindings and PodDisruptionBudgets
+//! (stored and defaulted, with no disruption controller filling in their status) with GET, list (label and
 //! field selectors), server-side apply (PATCH `application/apply-patch+yaml`, JSON bodies), DELETE
 //! and deletecollection; a Deployment's `/scale` (GET and merge patch); `GET /api/v1/namespaces/{ns}`
 //! and `GET /version`.

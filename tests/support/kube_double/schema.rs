@@ -18,11 +18,12 @@ pub(crate) enum Kind {
     Deployment,
     Role,
     RoleBinding,
+    PodDisruptionBudget,
 }
 
 impl Kind {
     /// Every served kind, for look-ups by route.
-    pub(crate) const ALL: [Kind; 9] = [
+    pub(crate) const ALL: [Kind; 10] = [
         Kind::ConfigMap,
         Kind::Secret,
         Kind::Service,
@@ -32,6 +33,7 @@ impl Kind {
         Kind::Deployment,
         Kind::Role,
         Kind::RoleBinding,
+        Kind::PodDisruptionBudget,
     ];
 
     /// The resource name in URLs (`configmaps`).
@@ -46,6 +48,7 @@ impl Kind {
             Kind::Deployment => "deployments",
             Kind::Role => "roles",
             Kind::RoleBinding => "rolebindings",
+            Kind::PodDisruptionBudget => "poddisruptionbudgets",
         }
     }
 
@@ -54,6 +57,7 @@ impl Kind {
         match self {
             Kind::Deployment => "apps",
             Kind::Role | Kind::RoleBinding => "rbac.authorization.k8s.io",
+            Kind::PodDisruptionBudget => "policy",
             _ => "",
         }
     }
@@ -63,6 +67,7 @@ impl Kind {
         match self.group() {
             "" => "v1",
             "apps" => "apps/v1",
+            "policy" => "policy/v1",
             _ => "rbac.authorization.k8s.io/v1",
         }
     }
@@ -79,6 +84,7 @@ impl Kind {
             Kind::Deployment => "Deployment",
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
+            Kind::PodDisruptionBudget => "PodDisruptionBudget",
         }
     }
 
@@ -105,9 +111,10 @@ impl Kind {
             .find(|k| k.api_version() == api_version && k.plural() == plural)
     }
 
-    /// Only Deployments among these kinds keep `metadata.generation` (Kubernetes 1.24).
+    /// Only Deployments and PodDisruptionBudgets among these kinds keep `metadata.generation`
+    /// (their registry strategies set it on create and bump it on a spec change).
     pub(crate) fn has_generation(self) -> bool {
-        self == Kind::Deployment
+        matches!(self, Kind::Deployment | Kind::PodDisruptionBudget)
     }
 
     /// What `status` a fresh object of this kind has; `None` for kinds without status.
@@ -116,6 +123,14 @@ impl Kind {
             Kind::Deployment => Some(json!({})),
             Kind::Service => Some(json!({"loadBalancer": {}})),
             Kind::Pod => Some(json!({"phase": "Pending", "qosClass": "BestEffort"})),
+            // The strategy resets status on create; its counters have no `omitempty`. No
+            // disruption controller runs here to fill them in.
+            Kind::PodDisruptionBudget => Some(json!({
+                "currentHealthy": 0,
+                "desiredHealthy": 0,
+                "disruptionsAllowed": 0,
+                "expectedPods": 0,
+            })),
             _ => None,
         }
     }
@@ -165,7 +180,9 @@ pub(crate) fn key_default(field: &str) -> Option<Value> {
 pub(crate) fn is_atomic(kind: Kind, names: &[String]) -> bool {
     let path: Vec<&str> = names.iter().map(String::as_str).collect();
     match (kind, path.as_slice()) {
-        (Kind::Deployment | Kind::Service, ["spec", "selector"]) => true,
+        (Kind::Deployment | Kind::Service | Kind::PodDisruptionBudget, ["spec", "selector"]) => {
+            true
+        }
         (Kind::RoleBinding, ["roleRef"]) | (Kind::Event, ["involvedObject"]) => true,
         _ => matches!(
             last(names),

@@ -356,9 +356,12 @@ impl Store {
         }
         if let Some(old) = old {
             if kind.has_generation() && via != Via::Status {
+                // Deployments count annotation changes too (the rollback annotation); a
+                // PodDisruptionBudget only its spec.
                 let changed = obj.get("spec") != old.obj.get("spec")
-                    || obj.pointer("/metadata/annotations")
-                        != old.obj.pointer("/metadata/annotations");
+                    || (kind == Kind::Deployment
+                        && obj.pointer("/metadata/annotations")
+                            != old.obj.pointer("/metadata/annotations"));
                 let generation = old
                     .obj
                     .pointer("/metadata/generation")
