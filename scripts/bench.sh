@@ -8,7 +8,8 @@
 #   scripts/bench.sh [bench.py options]   e.g. --profiles 200 --runs 3 (see scripts/bench/bench.py)
 #
 # Needs terraform, kubectl, python3, openssl and /usr/bin/time; OpenBao from KONOHA_BAO_BIN or
-# .venv (installed on demand). Builds the release provider and the bench-only API double server.
+# .venv (installed on demand); perf, when installed, profiles Terraform's own CPU (--no-perf skips it).
+# Builds the release provider and the bench-only API double server.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import go_profile  # noqa: E402
 import plain_client  # noqa: E402
 import report  # noqa: E402
 
@@ -48,6 +49,30 @@ def summary(samples):
     }
 
 
+def wide_state(prefix, i, instances):
+    """A profile's state as an HCL object: the same attribute names and values (nulls included)
+    that `konoha_spark_profile` keeps for the bench's profiles, for `terraform_data` to carry.
+    The `wide` floor is Terraform handling the same state volume with no provider process."""
+    name, sha = f"{prefix}/p{i}", f"{i:064x}"
+    rendered = (
+        "spark.dynamicAllocation.enabled=false\\nspark.executor.cores=2\\n"
+        f"spark.executor.instances={instances}\\nspark.executor.memory=2g\\n"
+        "spark.kubernetes.executor.request.cores=1.8\\nspark.sql.shuffle.partitions=200\\n"
+    )
+    values = {
+        "content_sha256": f'"{sha}"', "custom_metadata": "null", "delete_all_versions": "false",
+        "dynamic_allocation": "null", "executor_cores": "2", "executor_instances": str(instances),
+        "executor_limit_cores": "null", "executor_memory": '"2g"', "executor_memory_overhead": "null",
+        "executor_request_cores": '"1.8"', "extra_conf": "null", "gpu": "null", "id": f'"secret/{name}"',
+        "max_versions": "null", "mount": '"secret"', "name": f'"{name}"', "path": f'"secret/data/{name}"',
+        "recommended_shuffle_partitions": "16", "ref": f'"secret/{name}@sha256:{sha}"',
+        "rendered": f'"{rendered}"', "sensitive_conf": "null", "sensitive_conf_wo": "null",
+        "sensitive_conf_wo_version": "null", "shuffle_partitions": "200", "speculation": "null",
+        "version": "1",
+    }
+    return "{ " + ", ".join(f"{k} = {v}" for k, v in values.items()) + " }"
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -61,6 +86,11 @@ class Bench:
         for key in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER", "TF_LOG_CORE"):
             self.env.pop(key, None)
         self.proc_log = work / "processes.txt"
+        # perf, when present, profiles Terraform's own CPU; it needs the real binary's path.
+        terraform = shutil.which("terraform")
+        self.perf = (
+            os.path.realpath(terraform) if terraform and shutil.which("perf") and not args.no_perf else None
+        )
         self.tf_log = work / "terraform.log"
         # Two ways to start the provider: as it is, and under /usr/bin/time.
         plain, timed = work / "plugins-plain", work / "plugins-timed"
@@ -84,15 +114,22 @@ class Bench:
 
     # ---- running commands -------------------------------------------------------------------
 
-    def terraform(self, folder, *args, instrumented=False, codes=(0,)):
+    def terraform(self, folder, *args, instrumented=False, codes=(0,), cpu=None):
+        """Wall seconds of one command. With `cpu` (a dict), also the CPU seconds of Terraform
+        and every process it waited for (its providers), under /usr/bin/time."""
         env = dict(self.env, TF_CLI_CONFIG_FILE=self.tfrc["timed" if instrumented else "plain"])
         if instrumented:
             env.update(TF_LOG_PROVIDER="DEBUG", TF_LOG_PATH=str(self.tf_log))
+        command = ["terraform", *args]
+        usage = self.work / "terraform-time.txt"
+        if cpu is not None:
+            command = ["/usr/bin/time", "-o", str(usage), "-f", "%U %S %M", *command]
         started = time.perf_counter()
-        done = subprocess.run(
-            ["terraform", *args], cwd=folder, env=env, capture_output=True, text=True
-        )
+        done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - started
+        if cpu is not None and done.returncode in codes:
+            user, system, rss_kib = usage.read_text().split()[-3:]
+            cpu.update(seconds=float(user) + float(system), rss_kib=int(rss_kib))
         if done.returncode not in codes:
             raise RuntimeError(
                 f"terraform {' '.join(args)} in {folder}: exit {done.returncode}\n{done.stderr[-3000:]}"
@@ -168,46 +205,66 @@ class Bench:
             f'resource "terraform_data" "d{i}" {{\n  input = "{"q" if update else "p"}{i}"\n}}\n'
             for i in range(1, count + 1)
         ]
-        return "".join(konoha), "".join(floor)
+        wide = [
+            f'resource "terraform_data" "w{i}" {{\n  triggers_replace = {wide_state(prefix, i, i % 8 + bump)}\n}}\n'
+            for i in range(1, count + 1)
+        ]
+        return {"konoha": "".join(konoha), "floor": "".join(floor), "wide": "".join(wide)}
 
     def profiles(self, count, runs):
-        """`runs` full cycles (create, plans, update, destroy) per side, then one instrumented."""
+        """`runs` full cycles (create, plans, update, destroy) per side, then one instrumented.
+
+        Sides: `konoha`; `floor`, the issue's floor (`terraform_data` with a one-word input); and
+        `wide`, `terraform_data` carrying a profile's whole state (see `wide_state`), which
+        separates what Terraform spends on the state's size from what the provider adds.
+        Every timed run also records the CPU of Terraform and the providers it started."""
         commands = ["apply", "plan", "plan_norefresh", "update", "destroy"]
-        times = {side: {c: [] for c in commands} for side in ("konoha", "floor")}
-        folders = {side: self.work / f"{side}-{count}" for side in ("konoha", "floor")}
+        sides = ("konoha", "floor", "wide")
+        times = {side: {c: [] for c in commands} for side in sides}
+        cpu = {side: {c: [] for c in commands} for side in sides}
+        folders = {side: self.work / f"{side}-{count}" for side in sides}
         for folder in folders.values():
             folder.mkdir()
-        extra = {}
+        extra = {"terraform_profile": {}}
         for cycle in range(runs + 1):
             instrumented = cycle == runs
             for side, folder in folders.items():
-                configs = self.profile_configs(count, cycle, update=False)
-                (folder / "main.tf").write_text(configs[0 if side == "konoha" else 1])
+                (folder / "main.tf").write_text(self.profile_configs(count, cycle, update=False)[side])
                 steps = [
-                    ("apply", ["apply", "-auto-approve"], (0,)),
-                    ("plan", ["plan", "-detailed-exitcode"], (0,)),
-                    ("plan_norefresh", ["plan", "-detailed-exitcode", "-refresh=false"], (0,)),
-                    ("update", ["apply", "-auto-approve"], (0,)),
-                    ("destroy", ["destroy", "-auto-approve"], (0,)),
+                    ("apply", ["apply", "-auto-approve"]),
+                    ("plan", ["plan", "-detailed-exitcode"]),
+                    ("plan_norefresh", ["plan", "-detailed-exitcode", "-refresh=false"]),
+                    ("update", ["apply", "-auto-approve"]),
+                    ("destroy", ["destroy", "-auto-approve"]),
                 ]
-                for name, args, codes in steps:
+                for name, args in steps:
                     if name == "update":
-                        configs = self.profile_configs(count, cycle, update=True)
-                        (folder / "main.tf").write_text(configs[0 if side == "konoha" else 1])
+                        if side == "wide":
+                            continue  # a changed trigger replaces, which is not an update
+                        (folder / "main.tf").write_text(self.profile_configs(count, cycle, update=True)[side])
                     if not instrumented:
-                        times[side][name].append(self.terraform(folder, *args, codes=codes))
+                        used = {}
+                        times[side][name].append(self.terraform(folder, *args, cpu=used))
+                        cpu[side][name].append(used["seconds"])
                         continue
-                    if side == "floor":
+                    if name == "plan_norefresh" and self.perf:
+                        extra["terraform_profile"][side] = go_profile.profile(
+                            ["terraform", *args], folder,
+                            dict(self.env, TF_CLI_CONFIG_FILE=self.tfrc["plain"]), self.work, self.perf,
+                        )
+                    if side != "konoha":
+                        self.terraform(folder, *args)
                         continue
                     before = self.audited_secret_requests()
-                    extra[name] = self.instrumented(folder, *args, codes=codes)
+                    extra[name] = self.instrumented(folder, *args)
                     extra[name]["vault_requests"] = self.audited_secret_requests() - before
                     if name == "plan":
                         extra["plain_client"] = self.plain_reads(count, cycle, runs)
             print(f"  N={count}: cycle {cycle + 1}/{runs + 1} done", file=sys.stderr)
         return {
             "count": count,
-            "times": {side: {c: summary(v) for c, v in cmds.items()} for side, cmds in times.items()},
+            "times": {side: {c: summary(v) for c, v in cmds.items() if v} for side, cmds in times.items()},
+            "cpu": {side: {c: summary(v) for c, v in cmds.items() if v} for side, cmds in cpu.items()},
             "instrumented": extra,
         }
 
@@ -358,7 +415,8 @@ def main():
     parser.add_argument("--profiles", default="200,1000")
     parser.add_argument("--servers", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--runs-large", type=int, default=3, help="runs for N > 200, which take longest")
+    parser.add_argument("--runs-large", type=int, default=5, help="runs for N > 200, which take longest")
+    parser.add_argument("--no-perf", action="store_true", help="skip the perf profile of Terraform")
     parser.add_argument("--doc", default="docs/PERFORMANCE.md")
     parser.add_argument("--chart", default="docs/performance.svg")
     parser.add_argument("--command", default="make bench")

@@ -33,16 +33,70 @@ def percentile(values, fraction):
 
 def profile_table(p):
     runs = p["times"]["konoha"]["plan"]["runs"]
+    wide = p["times"].get("wide", {})
     rows = [
         f"#### N = {p['count']} profiles (median of {runs}, min–max in brackets)",
         "",
-        "| command | floor (`terraform_data`) | konoha | ratio |",
-        "|---|---|---|---|",
+        "| command | floor (`terraform_data`) | konoha | ratio | floor carrying a profile's state "
+        "(`terraform_data`, same attributes and values) | konoha ÷ that |",
+        "|---|---|---|---|---|---|",
     ]
     for key, label in COMMANDS:
         floor, konoha = p["times"]["floor"][key], p["times"]["konoha"][key]
+        heavy = wide.get(key)
+        heavy_cells = (
+            f"{seconds(heavy)} | {konoha['median'] / heavy['median']:.2f}×" if heavy else "— (a change replaces) | —"
+        )
         rows.append(
-            f"| {label} | {seconds(floor)} | {seconds(konoha)} | {konoha['median'] / floor['median']:.2f}× |"
+            f"| {label} | {seconds(floor)} | {seconds(konoha)} | {konoha['median'] / floor['median']:.2f}× "
+            f"| {heavy_cells} |"
+        )
+    return rows
+
+
+def cpu_table(p):
+    """CPU of Terraform and its providers per command, beside the provider's own share."""
+    if "cpu" not in p:
+        return []
+    rows = [
+        f"#### N = {p['count']}: CPU seconds (Terraform and the provider processes it started, "
+        "median of the same runs)",
+        "",
+        "| command | floor | floor carrying a profile's state | konoha (Terraform + provider) "
+        "| of which the provider (instrumented run) |",
+        "|---|---|---|---|---|",
+    ]
+    for key, label in COMMANDS:
+        cells = []
+        for side in ("floor", "wide", "konoha"):
+            sample = p["cpu"].get(side, {}).get(key)
+            cells.append(f"{sample['median']:.2f} s" if sample else "—")
+        run = p["instrumented"].get(key)
+        provider = f"{sum(x['cpu'] for x in run['processes']):.2f} s" if run else "—"
+        rows.append(f"| {label} | {' | '.join(cells)} | {provider} |")
+    return rows
+
+
+def terraform_profile_table(p):
+    """Where Terraform's own CPU goes in a no-change `plan -refresh=false` (perf samples)."""
+    sides = p["instrumented"].get("terraform_profile") or {}
+    if "konoha" not in sides:
+        return []
+    order = [side for side in ("floor", "wide", "konoha") if side in sides]
+    names = {"floor": "floor", "wide": "floor carrying a profile's state", "konoha": "konoha"}
+    rows = [
+        f"#### N = {p['count']}: where Terraform's own CPU goes in `terraform plan -refresh=false` "
+        "(`perf record`, 1 kHz, frames named from Terraform's Go symbol table; share of the samples "
+        "with the frame on the stack)",
+        "",
+        "| frame | " + " | ".join(names[s] for s in order) + " |",
+        "|---|" + "---|" * len(order),
+        "| Terraform's own CPU under perf (samples ÷ rate) | "
+        + " | ".join(f"{sides[s]['seconds']:.2f} s" for s in order) + " |",
+    ]
+    for index, (what, _) in enumerate(sides["konoha"]["frames"]):
+        rows.append(
+            f"| {what} | " + " | ".join(f"{100 * sides[s]['frames'][index][1]:.0f}%" for s in order) + " |"
         )
     return rows
 
@@ -85,14 +139,23 @@ def instrumented_table(p):
 def refresh_rows(p):
     konoha = p["times"]["konoha"]
     refresh = konoha["plan"]["median"] - konoha["plan_norefresh"]["median"]
+    wide = p["times"].get("wide", {})
+    # What a refresh costs Terraform itself with the same state and no remote reads at all.
+    terraform_refresh = (
+        wide["plan"]["median"] - wide["plan_norefresh"]["median"] if "plan" in wide else 0.0
+    )
     plain = p["instrumented"]["plain_client"]
     reads = p["instrumented"]["plan"]
     per_profile = reads["vault_requests"] / p["count"]
     read_rpcs = reads["rpcs"].get("ReadResource", [])
-    read_p50 = ms(percentile(read_rpcs, 0.5)) if read_rpcs else "n/a"
+    read_p50 = percentile(read_rpcs, 0.5) if read_rpcs else None
+    plain_wall = plain["wall"]["median"]
+    beyond = refresh - terraform_refresh
     return [
-        f"| N = {p['count']} | {per_profile:.2f} | {refresh:.2f} s | {plain['wall']['median']:.2f} s "
-        f"| {refresh / plain['wall']['median']:.2f}× | {read_p50} | {ms(plain['p50_ms'])} |"
+        f"| N = {p['count']} | {per_profile:.2f} | {refresh:.2f} s | {terraform_refresh:.2f} s "
+        f"| {beyond:.2f} s | {plain_wall:.2f} s | {beyond / plain_wall:.2f}× "
+        f"| {ms(read_p50) if read_p50 is not None else 'n/a'} | {ms(plain['p50_ms'])} "
+        f"| {read_p50 / plain['p50_ms']:.2f}× |" if read_p50 is not None else "| n/a |"
     ]
 
 
@@ -140,13 +203,17 @@ def markdown(results):
         "#### Refresh",
         "",
         "| size | Vault requests per refreshed profile | refresh cost (plan − plan `-refresh=false`) "
-        f"| plain keep-alive client, same reads, {10} connections | ratio | ReadResource p50 | plain client p50 per read |",
-        "|---|---|---|---|---|---|---|",
+        "| the same for the floor carrying a profile's state (Terraform's own refresh work) "
+        "| konoha's refresh beyond that | plain keep-alive client, same reads, 10 connections "
+        "| ratio | ReadResource p50 (provider span, read included) | plain client p50 per read | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in results["profiles"]:
         out += refresh_rows(p)
     out.append("")
     for p in results["profiles"]:
+        out += cpu_table(p) + [""]
+        out += terraform_profile_table(p) + [""]
         out += instrumented_table(p) + [""]
     if "kyuubi" in results:
         out += kyuubi_rows(results["kyuubi"]) + [""]
