@@ -252,3 +252,71 @@ fn cluster_over_the_double_delegates_and_keeps_the_request_log() {
     cluster.delete(&path).unwrap();
     assert!(cluster.poll_until(Duration::from_secs(5), |c| c.get(&path).is_none()));
 }
+
+/// TokenReview, as Vault's Kubernetes auth calls it: over HTTP, authenticated with an issued
+/// service-account token, it authenticates tokens the double issued while their account
+/// exists, and answers `authenticated: false` with an error for anything else.
+#[test]
+fn token_review_authenticates_issued_service_account_tokens_only() {
+    let (double, _) = double_and_client();
+    let reviewer = double.issue_service_account_token("kube-system", "vault");
+    let runner = double.issue_service_account_token(NS, "runner");
+    let account = double
+        .get(&format!("/api/v1/namespaces/{NS}/serviceaccounts/runner"))
+        .expect("the service account was not created");
+    let client = ApiClient::new(&double.url(), &reviewer, None);
+    let review = |token: &str, audiences: Option<Vec<&str>>| {
+        let mut spec = json!({"token": token});
+        if let Some(audiences) = audiences {
+            spec["audiences"] = json!(audiences);
+        }
+        let body =
+            json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec});
+        let answer = client.call(
+            "POST",
+            "/apis/authentication.k8s.io/v1/tokenreviews",
+            Some("application/json"),
+            Some(&body),
+        );
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        answer.body["status"].clone()
+    };
+
+    let accepted = review(&runner, None);
+    assert_eq!(accepted["authenticated"], json!(true), "{accepted}");
+    assert_eq!(
+        accepted["user"]["username"],
+        json!(format!("system:serviceaccount:{NS}:runner"))
+    );
+    assert_eq!(accepted["user"]["uid"], account["metadata"]["uid"]);
+    assert_eq!(
+        accepted["user"]["groups"],
+        json!([
+            "system:serviceaccounts",
+            format!("system:serviceaccounts:{NS}"),
+            "system:authenticated"
+        ])
+    );
+    assert_eq!(
+        accepted["audiences"],
+        json!(["https://kubernetes.default.svc.cluster.local"])
+    );
+
+    for (token, audiences) in [
+        (format!("{runner}x"), None),
+        (runner.clone(), Some(vec!["vault"])),
+    ] {
+        let refused = review(&token, audiences);
+        assert_ne!(refused["authenticated"], json!(true), "{refused}");
+        assert!(
+            refused["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{refused}"
+        );
+    }
+    double
+        .delete(&format!("/api/v1/namespaces/{NS}/serviceaccounts/runner"))
+        .unwrap();
+    let after_delete = review(&runner, None);
+    assert_ne!(after_delete["authenticated"], json!(true), "{after_delete}");
+    assert_eq!(double.reviewed_tokens().len(), 4);
+}

@@ -2,7 +2,8 @@
 //! kube-apiserver's REST handlers do, including label and field selectors on lists.
 //!
 //! Serves one subresource, a Deployment's `/scale` (GET, and the merge patch `kubectl scale`
-//! sends). Leaves out watches, POST/PUT (konoha writes only with server-side apply), other
+//! sends), and one POST, a TokenReview (`tokenreview.rs`). Leaves out watches, other POSTs and
+//! PUT (konoha writes only with server-side apply), other
 //! subresource URLs and set-based label selectors (`in`, `notin`): those answer 400 or 405 so a
 //! client using them fails loudly instead of seeing made-up behaviour. HTTP itself lives in
 //! `server.rs`.
@@ -10,6 +11,7 @@
 use super::schema::Kind;
 use super::status::{self, Reply};
 use super::store::{Key, Store};
+use super::tokenreview;
 use serde_json::{Value, json};
 
 /// A request as the handlers see it.
@@ -31,6 +33,8 @@ enum Route {
     Object(Kind, String, String),
     /// A Deployment's `/scale` subresource.
     Scale(String, String),
+    /// `authentication.k8s.io/v1` TokenReviews (cluster-scoped, create only).
+    TokenReview,
 }
 
 fn route(path: &str) -> Option<Route> {
@@ -48,6 +52,7 @@ fn route(path: &str) -> Option<Route> {
         }
         ["namespaces", ns, plural, name] => Kind::from_route(&version, plural)
             .map(|k| Route::Object(k, (*ns).to_owned(), (*name).to_owned())),
+        ["tokenreviews"] if version == "authentication.k8s.io/v1" => Some(Route::TokenReview),
         ["namespaces", ns, "deployments", name, "scale"] if version == "apps/v1" => {
             Some(Route::Scale((*ns).to_owned(), (*name).to_owned()))
         }
@@ -237,6 +242,19 @@ pub(crate) fn handle(store: &mut Store, req: &Request<'_>) -> Reply {
         }
         ("GET", Route::Scale(ns, name)) => store.scale(&ns, &name),
         ("PATCH", Route::Scale(ns, name)) => patch_scale(store, &ns, &name, req),
+        ("POST", Route::TokenReview) => {
+            let Store {
+                objects, tokens, ..
+            } = store;
+            tokenreview::review(tokens, req.body, |ns, name| {
+                let key = (Kind::ServiceAccount, ns.to_owned(), name.to_owned());
+                let account = &objects.get(&key)?.obj;
+                account
+                    .pointer("/metadata/uid")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+        }
         _ => status::method_not_allowed(),
     }
 }

@@ -60,7 +60,8 @@ impl Ids {
         Ids { seed, counter: 0 }
     }
 
-    fn next_bytes(&mut self) -> [u8; 32] {
+    /// 32 bytes no earlier call returned (the raw material of every id).
+    pub(crate) fn next_bytes(&mut self) -> [u8; 32] {
         self.counter += 1;
         let mut h = Sha256::new();
         h.update(self.seed.to_le_bytes());

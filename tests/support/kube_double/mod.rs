@@ -10,9 +10,11 @@
 //! (stored and defaulted, with no disruption controller filling in their status) with GET, list (label and
 //! field selectors), server-side apply (PATCH `application/apply-patch+yaml`, JSON bodies), DELETE
 //! and deletecollection; a Deployment's `/scale` (GET and merge patch); `GET /api/v1/namespaces/{ns}`
-//! and `GET /version`.
+//! and `GET /version`; TokenReview (`POST /apis/authentication.k8s.io/v1/tokenreviews`) of the
+//! service-account tokens [`KubeDouble::issue_service_account_token`] hands out, which also
+//! authenticate requests as bearer tokens.
 //!
-//! Leaves out watches, POST/PUT, strategic-merge and JSON patches, TLS, cluster-scoped kinds and
+//! Leaves out watches, other POSTs and PUT, strategic-merge and JSON patches, TLS, cluster-scoped kinds and
 //! admission plugins; see each file's header for what it simplifies. Pods of a Deployment never
 //! become ready when a container image contains `broken`, or after [`KubeDouble::set_never_ready`].
 //!
@@ -35,6 +37,7 @@ mod server;
 mod ssa;
 mod status;
 mod store;
+mod tokenreview;
 
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -365,6 +368,38 @@ impl KubeDouble {
     /// kubeconfig carries), for a test that needs a token nobody else knows.
     pub(crate) fn set_token(&self, token: &str) {
         lock(&self.state).token = token.to_owned();
+    }
+
+    /// A service-account token for `ns/name` (the account is created if missing): TokenReview
+    /// authenticates it as `system:serviceaccount:<ns>:<name>` while the account exists, and
+    /// the server accepts it as a bearer token.
+    pub(crate) fn issue_service_account_token(&self, ns: &str, name: &str) -> String {
+        let mut guard = lock(&self.state);
+        let store = &mut guard.store;
+        let key = (schema::Kind::ServiceAccount, ns.to_owned(), name.to_owned());
+        if store.render(&key).is_none() {
+            let account = json!({
+                "apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": name, "namespace": ns}
+            });
+            let created = store.create(schema::Kind::ServiceAccount, ns, account, "kubectl-create");
+            if created.code != 201 {
+                panic!(
+                    "kube double: cannot create service account {ns}/{name}: {}",
+                    created.body
+                );
+            }
+        }
+        let uid = store
+            .render(&key)
+            .and_then(|a| a.pointer("/metadata/uid")?.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        store.tokens.issue(&mut store.ids, ns, name, &uid)
+    }
+
+    /// The `spec.token` of every TokenReview received, in arrival order.
+    pub(crate) fn reviewed_tokens(&self) -> Vec<String> {
+        lock(&self.state).store.tokens.reviewed.clone()
     }
 
     /// Makes the requests `fault` matches fail (see [`faults`]), after the faults already set.

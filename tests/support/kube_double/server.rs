@@ -93,8 +93,14 @@ async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<
             hang_after = true;
             injected = None;
         }
-        // No token means anonymous access, which the double allows; a wrong one is refused.
+        // No token means anonymous access, which the double allows; a wrong one is refused. A
+        // service-account token the double issued authenticates too (it does no RBAC).
         let expected = format!("Bearer {}", guard.token);
+        let accepted = |a: &str| {
+            a == expected
+                || a.strip_prefix("Bearer ")
+                    .is_some_and(|t| guard.store.tokens.is_issued(t))
+        };
         if let Some(answer) = injected {
             match answer {
                 faults::Answer::Hang | faults::Answer::HandleThenHang => None,
@@ -106,7 +112,7 @@ async fn respond(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<
                     Some(status::Reply::ok(code, faults::status_body(code, seconds)))
                 }
             }
-        } else if authorization.is_some_and(|a| a != expected) {
+        } else if authorization.as_deref().is_some_and(|a| !accepted(a)) {
             Some(status::unauthorized())
         } else {
             let request = ApiRequest {

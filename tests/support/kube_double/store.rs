@@ -10,6 +10,7 @@ use super::fields::{self, Entry};
 use super::schema::Kind;
 use super::ssa::{self, ApplyError};
 use super::status::{self, Reply};
+use super::tokenreview::Tokens;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -41,6 +42,8 @@ pub(crate) struct Store {
     rv: u64,
     pub(crate) ids: Ids,
     next_ip: u32,
+    /// Service-account tokens issued, and the tokens reviewed.
+    pub(crate) tokens: Tokens,
 }
 
 fn meta(o: &mut Value) -> &mut Map<String, Value> {
@@ -65,6 +68,7 @@ impl Store {
             rv: 200,
             ids: Ids::new(),
             next_ip: 10,
+            tokens: Tokens::default(),
         };
         for ns in ["default", "kube-system", "kube-public"] {
             s.create_namespace(ns);
