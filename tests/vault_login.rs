@@ -1,8 +1,8 @@
 //! Vault logins for CI pipelines against a real OpenBao dev server: the JWT/OIDC auth method
 //! with a static public key (`jwt_validation_pubkeys`) and a token signed here, through the
 //! provider with the real `terraform` CLI and through [`konoha::vault::VaultSession`] for token
-//! renewal and a new login after expiry; and the Kubernetes auth method as far as OpenBao goes
-//! without a cluster.
+//! renewal and a new login after expiry; and the Kubernetes auth method, without a cluster
+//! (OpenBao's refusal) and against the API double's TokenReview (a login).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -493,4 +493,104 @@ fn validate_refuses_two_logins_and_empty_values() {
         let text = format!("{}{}", out.stdout, out.stderr);
         assert!(!out.success() && text.contains(expected), "{login}\n{text}");
     }
+}
+
+/// Issue 9, the Kubernetes auth method with a successful login. OpenBao cannot verify a
+/// service-account token on its own: it sends it to the cluster's TokenReview API at
+/// `kubernetes_host`. Here that is the in-process API double, on plain `http://` (OpenBao
+/// accepts it), on every run: also under `KUBEBUILDER_ASSETS`, since the test starts the double
+/// itself. OpenBao reviews with its own reviewer token (`token_reviewer_jwt`), as in a cluster
+/// where Vault runs under a service account allowed to create TokenReviews.
+#[test]
+fn a_pipeline_logs_in_with_its_service_account_token_checked_by_token_review() {
+    let bao = OpenBao::start();
+    let double = support::kube_double::KubeDouble::start_background();
+    double.create_namespace("ci");
+    let reviewer = double.issue_service_account_token("kube-system", "openbao");
+    let runner = double.issue_service_account_token("ci", "runner");
+    bao.put_policy(
+        "profiles",
+        r#"path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] }"#,
+    );
+    expect_ok(
+        &bao,
+        "POST",
+        "/v1/sys/auth/k8s",
+        json!({"type": "kubernetes"}),
+    );
+    expect_ok(
+        &bao,
+        "POST",
+        "/v1/auth/k8s/config",
+        json!({
+            "kubernetes_host": double.url(),
+            "kubernetes_ca_cert": some_ca_pem(),
+            "token_reviewer_jwt": reviewer,
+            "disable_local_ca_jwt": true,
+        }),
+    );
+    expect_ok(
+        &bao,
+        "POST",
+        "/v1/auth/k8s/role/runner",
+        json!({
+            "bound_service_account_names": ["runner"],
+            "bound_service_account_namespaces": ["ci"],
+            "token_policies": ["profiles"],
+        }),
+    );
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup()).unwrap();
+    let jwt_file = work.path().join("sa-token");
+    std::fs::write(&jwt_file, format!("{runner}\n")).unwrap();
+    let login = format!(
+        "    auth_login_kubernetes {{\n      role     = \"runner\"\n      jwt_file = \"{}\"\n      mount    = \"k8s\"\n    }}",
+        jwt_file.display()
+    );
+    work.set_config(&profile_config(&bao, &login)).unwrap();
+    let out = work.terraform(["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(out.success(), "the Kubernetes login failed:\n{text}");
+    let (data, _) = bao
+        .kv_get("secret", "spark/ci")
+        .expect("the profile is not in Vault");
+    assert_eq!(data.get("spark.executor.instances"), Some(&json!("3")));
+    assert!(
+        double.reviewed_tokens().contains(&runner),
+        "OpenBao never asked the double to review the runner's token"
+    );
+    let state = std::fs::read_to_string(work.path().join("terraform.tfstate")).unwrap_or_default();
+    assert!(!state.contains(&runner), "the token reached the state");
+
+    // A token the cluster never issued (same claims, other signature): TokenReview answers
+    // `authenticated: false`, OpenBao refuses the login, and nothing is written.
+    let (head, _) = runner.rsplit_once('.').unwrap();
+    let stranger = format!("{head}.{}", b64(&[7u8; 64]));
+    std::fs::write(&jwt_file, format!("{stranger}\n")).unwrap();
+    let config = profile_config(&bao, &login).replace("spark/ci", "spark/other");
+    let work2 = Workdir::new(&provider.hookup()).unwrap();
+    work2.set_config(&config).unwrap();
+    let out = work2.terraform(["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        !out.success(),
+        "a token the cluster never issued was accepted:\n{text}"
+    );
+    // OpenBao tells the client no more than this; the review's error stays in its own log.
+    assert!(
+        text.contains(
+            r#"Kubernetes login at auth/k8s/login failed: Vault said "permission denied""#
+        ),
+        "the failure does not name the login and OpenBao's refusal:\n{text}"
+    );
+    assert!(
+        double.reviewed_tokens().contains(&stranger),
+        "OpenBao refused without asking TokenReview"
+    );
+    assert!(
+        bao.kv_get("secret", "spark/other").is_none(),
+        "a profile was written"
+    );
+    let signature = stranger.rsplit('.').next().unwrap();
+    assert!(!text.contains(signature), "the token was shown:\n{text}");
 }
