@@ -128,29 +128,36 @@ fn jwt_settings(bao: &OpenBao, role: &str, jwt: &str) -> VaultSettings {
 }
 
 fn profile_config(bao: &OpenBao, login: &str) -> String {
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    konoha = {{ source = "konoha/konoha" }}
-  }}
-}}
-
-provider "konoha" {{
-  vault {{
-    address = "{addr}"
-{login}
-  }}
-}}
-
-resource "konoha_spark_profile" "p" {{
+    support::hcl::vault_login_header(&bao.addr, login)
+        + r#"
+resource "konoha_spark_profile" "p" {
   mount              = "secret"
   name               = "spark/ci"
   executor_instances = 3
-}}
-"#,
-        addr = bao.addr
-    )
+}
+"#
+}
+
+/// Enables the `kubernetes` auth method at `auth/k8s` with `config`, and a role `runner` bound
+/// to the service account `ci/runner` with `policy`.
+fn enable_kubernetes_auth(bao: &OpenBao, config: Json, policy: &str) {
+    expect_ok(
+        bao,
+        "POST",
+        "/v1/sys/auth/k8s",
+        json!({"type": "kubernetes"}),
+    );
+    expect_ok(bao, "POST", "/v1/auth/k8s/config", config);
+    expect_ok(
+        bao,
+        "POST",
+        "/v1/auth/k8s/role/runner",
+        json!({
+            "bound_service_account_names": ["runner"],
+            "bound_service_account_namespaces": ["ci"],
+            "token_policies": [policy],
+        }),
+    );
 }
 
 #[test]
@@ -412,31 +419,14 @@ fn some_ca_pem() -> String {
 #[tokio::test]
 async fn kubernetes_login_reads_the_token_file_and_reports_the_refusal() {
     let bao = OpenBao::start();
-    expect_ok(
+    enable_kubernetes_auth(
         &bao,
-        "POST",
-        "/v1/sys/auth/k8s",
-        json!({"type": "kubernetes"}),
-    );
-    expect_ok(
-        &bao,
-        "POST",
-        "/v1/auth/k8s/config",
         json!({
             "kubernetes_host": "https://127.0.0.1:1",
             "kubernetes_ca_cert": some_ca_pem(),
             "disable_local_ca_jwt": true,
         }),
-    );
-    expect_ok(
-        &bao,
-        "POST",
-        "/v1/auth/k8s/role/runner",
-        json!({
-            "bound_service_account_names": ["runner"],
-            "bound_service_account_namespaces": ["ci"],
-            "token_policies": ["default"],
-        }),
+        "default",
     );
     let dir = tempfile::tempdir().unwrap();
     let jwt_file = dir.path().join("token");
@@ -512,32 +502,15 @@ fn a_pipeline_logs_in_with_its_service_account_token_checked_by_token_review() {
         "profiles",
         r#"path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] }"#,
     );
-    expect_ok(
+    enable_kubernetes_auth(
         &bao,
-        "POST",
-        "/v1/sys/auth/k8s",
-        json!({"type": "kubernetes"}),
-    );
-    expect_ok(
-        &bao,
-        "POST",
-        "/v1/auth/k8s/config",
         json!({
             "kubernetes_host": double.url(),
             "kubernetes_ca_cert": some_ca_pem(),
             "token_reviewer_jwt": reviewer,
             "disable_local_ca_jwt": true,
         }),
-    );
-    expect_ok(
-        &bao,
-        "POST",
-        "/v1/auth/k8s/role/runner",
-        json!({
-            "bound_service_account_names": ["runner"],
-            "bound_service_account_namespaces": ["ci"],
-            "token_policies": ["profiles"],
-        }),
+        "profiles",
     );
     let provider = InProcessProvider::start();
     let work = Workdir::new(&provider.hookup()).unwrap();

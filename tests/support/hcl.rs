@@ -17,8 +17,24 @@ pub fn vault_provider_header(vault_addr: &str, vault_token: &str) -> String {
     header_with(vault_addr, vault_token, "")
 }
 
+/// The two blocks for a provider that logs in to Vault: `login` is the login block (e.g.
+/// `auth_login_jwt { … }`), written inside `vault` in place of a token.
+pub fn vault_login_header(vault_addr: &str, login: &str) -> String {
+    blocks(vault_addr, &format!("{login}\n"), "")
+}
+
 /// The two blocks, with `more` as the last lines of the provider block.
 fn header_with(vault_addr: &str, vault_token: &str, more: &str) -> String {
+    blocks(
+        vault_addr,
+        &format!("    token   = \"{vault_token}\"\n"),
+        more,
+    )
+}
+
+/// `terraform` and `provider` blocks: `credentials` are the `vault` block's lines after its
+/// address, `more` the provider block's last lines.
+fn blocks(vault_addr: &str, credentials: &str, more: &str) -> String {
     format!(
         r#"
 terraform {{
@@ -30,8 +46,7 @@ terraform {{
 provider "konoha" {{
   vault {{
     address = "{vault_addr}"
-    token   = "{vault_token}"
-  }}
+{credentials}  }}
 {more}}}
 "#
     )
