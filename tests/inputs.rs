@@ -432,3 +432,86 @@ fn mounts_that_are_not_kv_version_2_are_refused_before_any_write() {
         state.stdout
     );
 }
+
+/// The exact value of the float nearest 0.1, written out in full. Terraform holds a literal as
+/// a 512-bit number, sees that a float holds this one exactly and sends it as a msgpack float.
+const TENTH_EXPANDED: &str = "0.1000000000000000055511151231257827021181583404541015625";
+
+/// Numbers that reach the provider as a msgpack float rather than as text: whole numbers
+/// written `2.0` and `2e0` plan, apply, store `2` and plan no change afterwards.
+#[test]
+fn whole_numbers_written_with_a_point_or_an_exponent_apply_as_written() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let name = "spark/whole-forms";
+    let hcl = config(
+        &bao,
+        name,
+        "  executor_instances = 2.0\n  executor_cores = 2e0\n  gpu {\n    amount = 1e0\n    task_amount = 5e-1\n  }",
+        None,
+    );
+    support::terraform::TestCase::new(provider.hookup())
+        .step(support::terraform::Step::config(hcl).check(|state| {
+            let p = "konoha_spark_profile.p";
+            state.check_attr(p, "executor_instances", 2)?;
+            state.check_attr(p, "executor_cores", 2)?;
+            state.check_attr(p, "gpu.amount", 1)?;
+            state.check_attr(p, "gpu.task_amount", 0.5)?;
+            let stored = bao
+                .kv_get("secret", name)
+                .map(|(d, _)| d)
+                .unwrap_or_default();
+            for (key, want) in [
+                ("spark.executor.instances", "2"),
+                ("spark.executor.cores", "2"),
+                ("spark.executor.resource.gpu.amount", "1"),
+                ("spark.task.resource.gpu.amount", "0.5"),
+            ] {
+                if stored[key] != want {
+                    return Err(format!("Vault holds {key}={}, wanted {want}", stored[key]));
+                }
+            }
+            Ok(())
+        }))
+        .run_or_panic();
+}
+
+/// The full binary expansion of the float nearest 0.1 reaches the provider as that float, the
+/// same bytes as `pow(10, -1)`, which Terraform holds as `0.1`. Answering the float failed the
+/// plan with "Provider produced invalid plan" (planned cty.NumberFloatVal(0.1) does not match
+/// config value cty.NumberFloatVal(0.1)); now validate refuses it at the attribute, pointing at
+/// the decimal to write, and nothing reaches Vault.
+#[test]
+fn a_floats_full_binary_expansion_is_refused_at_validate() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let work = Workdir::new(&provider.hookup()).unwrap();
+    let name = "spark/expanded";
+    let gpu = |share: &str| {
+        config(
+            &bao,
+            name,
+            &format!("  gpu {{\n    amount = 1\n    task_amount = {share}\n  }}"),
+            None,
+        )
+    };
+    let held = format!(
+        "gpu.task_amount cannot be kept as written: Terraform sent {TENTH_EXPANDED} as a binary \
+         float, which is how it sends both that exact value and a float it computed (such as \
+         pow(10, -1)), and it compares the two differently, so the provider cannot tell which to \
+         give back. Write the decimal meant, such as 0.1."
+    );
+    let cases = [
+        (gpu(TENTH_EXPANDED), held.as_str()),
+        (
+            gpu("pow(10, -1)"),
+            "Terraform sent 0.1000000000000000055511151231257827021181583404541015625 as a binary float",
+        ),
+    ];
+    let failures = refused_at_validate(&work, &cases);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    work.set_config(&gpu(TENTH_EXPANDED)).unwrap();
+    let out = work.terraform(["apply", "-auto-approve", "-no-color"]);
+    assert!(!out.success(), "{}", out.stdout);
+    assert_eq!(bao.kv_get("secret", name), None, "the profile was written");
+}

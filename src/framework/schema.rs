@@ -209,7 +209,8 @@ impl NumberKind {
 
     /// Checks a configured value against the kind: a whole-number attribute refuses
     /// fractions, non-finite values and values outside its range, and every number attribute
-    /// refuses a decimal that no float stands for (`0.10000000000000000001`), so that no such
+    /// refuses a decimal that no float stands for (`0.10000000000000000001`) and a float sent
+    /// as a float that is not exactly its shortest decimal (see `tf::number`), so that no such
     /// number is ever read as "not set" or rounded. Values that are not known numbers pass:
     /// null and unknown are not configured values, and the codec has already checked the type.
     pub fn check(&self, value: &Value, path: &AttributePath) -> Option<Diagnostic> {
@@ -219,6 +220,15 @@ impl NumberKind {
         let detail = match (*self, number) {
             (_, Number::Float(f)) if !f.is_finite() => {
                 format!("{path} must be a finite number, got {number}.")
+            }
+            (NumberKind::Fractional, Number::Inexact { .. }) if number.exact_float().is_some() => {
+                format!(
+                    "{path} cannot be kept as written: Terraform sent {number} as a binary \
+                     float, which is how it sends both that exact value and a float it computed \
+                     (such as pow(10, -1)), and it compares the two differently, so the provider \
+                     cannot tell which to give back. Write the decimal meant, such as {}.",
+                    number.as_f64()
+                )
             }
             (NumberKind::Fractional, Number::Inexact { nearest, .. }) => {
                 let instead = if nearest.is_finite() {

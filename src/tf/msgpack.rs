@@ -128,7 +128,9 @@ fn from_msgpack(raw: &Mp, ty: &Type) -> Result<Value, CodecError> {
 
 /// A number from a msgpack int, float or decimal string. A decimal that no float stands for,
 /// and a `u64` beyond `i64` that no float holds, become [`Number::Inexact`], never the nearest
-/// float: go-cty sends such numbers as text precisely because they have no exact float.
+/// float: go-cty sends such numbers as text precisely because they have no exact float. A
+/// float that is not exactly its shortest decimal becomes [`Number::Inexact`] too
+/// ([`Number::from_float`]): Terraform may hold it as either.
 fn number(raw: &Mp) -> Option<Number> {
     match raw {
         Mp::Integer(i) => match (i.as_i64(), i.as_u64()) {
@@ -136,8 +138,8 @@ fn number(raw: &Mp) -> Option<Number> {
             (None, Some(u)) => Number::parse(&u.to_string()),
             (None, None) => None,
         },
-        Mp::F32(f) => Some(Number::Float(f64::from(*f)).canonical()),
-        Mp::F64(f) => Some(Number::Float(*f).canonical()),
+        Mp::F32(f) => Some(Number::from_float(f64::from(*f))),
+        Mp::F64(f) => Some(Number::from_float(*f)),
         Mp::String(s) => Number::parse(s.as_str()?),
         _ => None,
     }
@@ -179,7 +181,11 @@ fn to_msgpack(value: &Value, ty: &Type) -> Result<Mp, CodecError> {
         (Type::String, Value::String(s)) => Mp::from(s.as_str()),
         (Type::Number, Value::Number(n)) => match n.clone().canonical() {
             Number::Int(i) => Mp::from(i),
-            Number::Float(f) => Mp::F64(f),
+            // Terraform reads a float back at 53 bits and text at 512, and compares fractions
+            // by their shortest text at that precision: a float that is exactly its shortest
+            // decimal reads the same either way, any other one only as text.
+            Number::Float(f) if matches!(Number::from_float(f), Number::Float(_)) => Mp::F64(f),
+            Number::Float(f) => Mp::from(f.to_string()),
             // As go-cty writes it: Terraform reads the text back as the exact decimal.
             Number::Inexact { text, .. } => Mp::from(text.as_str()),
         },
@@ -256,6 +262,9 @@ mod tests {
 
     const TENTH_AND_MORE: &str = "0.10000000000000000001";
     const TWO_TO_63: &str = "9223372036854775808";
+    /// The exact value of the float nearest 0.1, and its msgpack text (str 8, 57 bytes).
+    const TENTH_EXACTLY: &str = "0.1000000000000000055511151231257827021181583404541015625";
+    const TENTH_EXACTLY_TEXT: &str = "d9 39 302e31303030303030303030303030303030303535353131313531323331323537383237303231313831353833343034353431303135363235";
 
     fn inexact(text: &str, nearest: f64) -> Value {
         let text = text.to_owned();
@@ -331,6 +340,12 @@ mod tests {
                 float(9.223372036854776e18),
             ), // the same, as cty sends it
             ("a3 302e31", Type::Number, float(0.1)), // "0.1": the float 0.1 stands for it
+            (
+                "cb 3fb999999999999a",
+                Type::Number,
+                inexact(TENTH_EXACTLY, 0.1),
+            ), // the float 0.1
+            ("cb 3fd0000000000000", Type::Number, float(0.25)), // exactly its shortest decimal
             ("a4 302e3235", Type::Number, float(0.25)),
             ("a4 2d312e35", Type::Number, float(-1.5)),
             (tenth_and_more, Type::Number, inexact(TENTH_AND_MORE, 0.1)),
@@ -355,6 +370,13 @@ mod tests {
             (Value::int(42), Type::Number, "2a"),
             (float(3.0), Type::Number, "03"),
             (float(1.5), Type::Number, "cb 3ff8000000000000"),
+            // 0.1 as text, which Terraform reads as the decimal 0.1, not as the float.
+            (float(0.1), Type::Number, "a3 302e31"),
+            (
+                inexact(TENTH_EXACTLY, 0.1),
+                Type::Number,
+                TENTH_EXACTLY_TEXT,
+            ),
             (inexact(TENTH_AND_MORE, 0.1), Type::Number, tenth_and_more),
             (Value::Bool(false), Type::Bool, "c2"),
             (aba, set.clone(), "92 a161 a162"),

@@ -1,13 +1,24 @@
 //! Terraform numbers as the provider holds them: an `i64`, an `f64`, or the text of a decimal
 //! that neither holds as written.
 //!
-//! Terraform's numbers are arbitrary-precision decimals. go-cty's msgpack writes one as an
+//! Terraform's numbers are arbitrary-precision (`big.Float`). go-cty's msgpack writes one as an
 //! integer when an `int64` holds it exactly, as a float when a `float64` does, and otherwise as
-//! its shortest decimal text (`0.1`, `0.10000000000000000001`, a 401-digit `1e400`). Terraform
-//! compares numbers by that same text, so a float stands for a decimal exactly when the float's
-//! shortest form reads as that decimal: `0.1` is the float 0.1, `0.10000000000000000001` is no
-//! float at all. [`Number::parse`] makes that judgement; refusing an [`Number::Inexact`] is the
-//! framework's job (`framework::schema::NumberKind::check`).
+//! the shortest decimal text that reads back as it (`0.1`, `0.10000000000000000001`, a 401-digit
+//! `1e400`). Reading a reply, it takes text at 512 bits and a float at the float's own 53 bits,
+//! and it compares two fractions by that shortest text at each one's own precision
+//! (`rawNumberEqual`; whole numbers compare exactly). So the float 0.1 and the decimal `0.1`
+//! are equal to Terraform, while the float 0.1 and the 512-bit
+//! `0.1000000000000000055511151231257827021181583404541015625` (the float's exact value) are not.
+//!
+//! Hence one rule: a [`Number::Float`] stands for the decimal of its shortest form, and it is
+//! written back so that Terraform reads that decimal (`tf::msgpack`). A float on the wire that
+//! is not exactly its shortest decimal is ambiguous: Terraform sends the config literal
+//! `0.1000000000000000055511151231257827021181583404541015625` and the result of
+//! `pow(10, -1)` as the same bytes, yet holds the first as its exact value and the second as
+//! `0.1`, so no reply equals both. Such a float becomes [`Number::Inexact`] with its exact value
+//! as text, and is refused like any other number the provider cannot keep as written:
+//! refusing an [`Number::Inexact`] is the framework's job
+//! (`framework::schema::NumberKind::check`).
 
 use std::fmt;
 
@@ -18,10 +29,11 @@ pub enum Number {
     Int(i64),
     /// A float, standing for the decimal of its shortest form (the float 0.1 is `0.1`).
     Float(f64),
-    /// A decimal that no `i64` or `f64` stands for, kept as the text it came as, so that
-    /// validation can refuse it instead of rounding it.
+    /// A decimal that no `i64` or `f64` stands for, kept as the text it came as, or a float sent
+    /// as a float that is not exactly its shortest decimal, kept as its exact value (see the
+    /// module doc); validation refuses either instead of rounding it.
     Inexact {
-        /// The decimal, as sent.
+        /// The decimal, as sent or as the float's exact value.
         text: String,
         /// The closest float; infinite when the decimal is beyond the float range.
         nearest: f64,
@@ -76,6 +88,29 @@ impl Number {
         })
     }
 
+    /// A float as msgpack carries it. A whole or non-finite float, and one that is exactly its
+    /// shortest decimal (`0.5`, `2.25`), is [`Number::Float`]; any other, such as the float
+    /// nearest 0.1, is [`Number::Inexact`] with its exact value as text, since Terraform may
+    /// hold it either as that value or as its shortest decimal (see the module doc).
+    pub fn from_float(f: f64) -> Self {
+        if !f.is_finite() || f.fract() == 0.0 {
+            return Number::Float(f).canonical();
+        }
+        // A fraction's exact value reads as the float itself only when it is the shortest form.
+        Number::parse(&exact_decimal(f)).unwrap_or(Number::Float(f))
+    }
+
+    /// For a [`Number::Inexact`] whose text is exactly a float's value (as [`Number::from_float`]
+    /// makes one), that float.
+    pub fn exact_float(&self) -> Option<f64> {
+        match self {
+            Number::Inexact { text, nearest } if nearest.is_finite() => {
+                (Digits::of(text) == Digits::of(&exact_decimal(*nearest))).then_some(*nearest)
+            }
+            _ => None,
+        }
+    }
+
     /// The same number in canonical form: whole floats become integers, so that values decoded
     /// from JSON and msgpack compare equal.
     pub fn canonical(self) -> Self {
@@ -94,6 +129,62 @@ impl fmt::Display for Number {
             Number::Inexact { text, .. } => f.write_str(text),
         }
     }
+}
+
+/// The exact decimal value of a finite float, every digit written out: the float nearest 0.1 is
+/// `0.1000000000000000055511151231257827021181583404541015625`. A float is `mantissa × 2^e`,
+/// which for a negative `e` is `mantissa × 5^-e / 10^-e`, so the digits come from repeated
+/// small multiplications, at most 1074 of them for the smallest subnormal.
+fn exact_decimal(f: f64) -> String {
+    let bits = f.abs().to_bits();
+    let biased = i64::try_from(bits >> 52).unwrap_or(0);
+    let fraction = bits & ((1 << 52) - 1);
+    let (mut mantissa, mut exponent) = match biased {
+        0 => (fraction, -1074),
+        _ => (fraction | (1 << 52), biased - 1075),
+    };
+    if mantissa == 0 {
+        return "0".to_owned();
+    }
+    while mantissa % 2 == 0 {
+        mantissa /= 2;
+        exponent += 1;
+    }
+    // Decimal digits, least significant first.
+    let mut digits: Vec<u8> = mantissa
+        .to_string()
+        .bytes()
+        .rev()
+        .map(|b| b - b'0')
+        .collect();
+    let (factor, times) = if exponent < 0 {
+        (5, -exponent)
+    } else {
+        (2, exponent)
+    };
+    for _ in 0..times {
+        let mut carry = 0;
+        for digit in &mut digits {
+            let product = *digit * factor + carry;
+            *digit = product % 10;
+            carry = product / 10;
+        }
+        if carry > 0 {
+            digits.push(carry);
+        }
+    }
+    let places = usize::try_from(-exponent).unwrap_or(0);
+    if digits.len() <= places {
+        digits.resize(places + 1, 0);
+    }
+    let mut text: String = digits.iter().rev().map(|d| char::from(b'0' + d)).collect();
+    if places > 0 {
+        text.insert(text.len() - places, '.');
+    }
+    if f.is_sign_negative() {
+        text.insert(0, '-');
+    }
+    text
 }
 
 /// A decimal's value in one form per number: sign, significant digits without leading or
@@ -204,6 +295,64 @@ mod tests {
         assert!(!inexact("0.10000000000000000001", 0.1).is_whole());
         assert!(inexact("1e400", f64::INFINITY).is_whole());
         assert_eq!(n.clone().canonical(), n);
+    }
+
+    /// A float's exact value, checked against Python's `Decimal(f)`.
+    #[test]
+    fn a_floats_exact_decimal_has_every_digit() {
+        let cases = [
+            (
+                0.1,
+                "0.1000000000000000055511151231257827021181583404541015625",
+            ),
+            (
+                1.0 / 3.0,
+                "0.333333333333333314829616256247390992939472198486328125",
+            ),
+            (-2.25, "-2.25"),
+            (0.5, "0.5"),
+            (1e23, "99999999999999991611392"),
+            (0.0, "0"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(exact_decimal(f), want, "{f:e}");
+        }
+        // The smallest subnormal, 2^-1074: 1074 places, ending in the digits of 5^1074.
+        let smallest = exact_decimal(5e-324);
+        assert_eq!(smallest.len(), 1076);
+        assert!(smallest.starts_with(&format!("0.{}494065645841246", "0".repeat(323))));
+        assert!(smallest.ends_with("265533447265625"));
+        assert_eq!(smallest.parse::<f64>(), Ok(5e-324));
+    }
+
+    /// Floats as msgpack carries them: only those that are exactly their shortest decimal
+    /// stand for it; any other keeps its exact value, which [`Number::exact_float`] recognises.
+    #[test]
+    fn a_float_is_its_shortest_decimal_only_when_exactly_so() {
+        let tenth = "0.1000000000000000055511151231257827021181583404541015625";
+        let cases = [
+            (0.25, Number::Float(0.25)),
+            (-2.25, Number::Float(-2.25)),
+            (2.0, Number::Int(2)),
+            (-0.0, Number::Int(0)),
+            (1e20, Number::Float(1e20)),
+            (f64::INFINITY, Number::Float(f64::INFINITY)),
+            (0.1, inexact(tenth, 0.1)),
+            (-0.1, inexact(&format!("-{tenth}"), -0.1)),
+        ];
+        for (f, want) in cases {
+            assert_eq!(Number::from_float(f), want, "{f:e}");
+        }
+        assert!(matches!(Number::from_float(5e-324), Number::Inexact { .. }));
+        assert_eq!(Number::from_float(0.1).exact_float(), Some(0.1));
+        assert_eq!(Number::parse(tenth), Some(inexact(tenth, 0.1)));
+        assert_eq!(
+            Number::parse(tenth).and_then(|n| n.exact_float()),
+            Some(0.1)
+        );
+        let longer = inexact("0.10000000000000000001", 0.1);
+        assert_eq!(longer.exact_float(), None);
+        assert_eq!(Number::Float(0.1).exact_float(), None);
     }
 
     #[test]
