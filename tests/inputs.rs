@@ -346,6 +346,14 @@ fn gpu_settings_are_refused_at_validate() {
             gpu("    amount = 1\n    task_amount = 0.10000000000000000001"),
             "Got 0.10000000000000000001, which a float would round to 0.1.".to_owned(),
         ),
+        // Whole, and Terraform compares whole numbers exactly: the float nearest 1e23 is
+        // 99999999999999991611392, which failed the plan the same way.
+        (
+            gpu("    amount = 1\n    task_amount = 1e23"),
+            "Got 100000000000000000000000, which a float would round to \
+             99999999999999991611392."
+                .to_owned(),
+        ),
         (
             gpu("    amount = 1\n    task_amount = 1e400"),
             format!(

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::validators::Validator;
+use crate::tf::number::exact_decimal;
 use crate::tf::{AttributePath, Diagnostic, Number, Type, Value};
 
 /// A resource's, data source's or provider's schema: a version and the top-level block.
@@ -232,7 +233,12 @@ impl NumberKind {
             }
             (NumberKind::Fractional, Number::Inexact { nearest, .. }) => {
                 let instead = if nearest.is_finite() {
-                    format!("which a float would round to {nearest}")
+                    // A whole float shows as its exact value, the number Terraform would see.
+                    let float = match nearest.fract() {
+                        0.0 => exact_decimal(*nearest),
+                        _ => nearest.to_string(),
+                    };
+                    format!("which a float would round to {float}")
                 } else {
                     "which is beyond the largest float (about 1.8e308)".to_owned()
                 };
@@ -240,7 +246,8 @@ impl NumberKind {
                     "{path} cannot be kept as written: the provider holds a number as a 64-bit \
                      float, so it takes a decimal of at most 15 significant digits between \
                      1e-307 and 1e308 in size, or a longer one only when it is a float's \
-                     shortest form (such as 0.30000000000000004). Got {number}, {instead}."
+                     shortest form (such as 0.30000000000000004), and a whole number above \
+                     2^53 only when it is a float's exact value. Got {number}, {instead}."
                 )
             }
             (NumberKind::Fractional, _) => return None,
@@ -569,13 +576,20 @@ mod tests {
         let held = "gpu.task_amount cannot be kept as written: the provider holds a number as a \
                     64-bit float, so it takes a decimal of at most 15 significant digits between \
                     1e-307 and 1e308 in size, or a longer one only when it is a float's shortest \
-                    form (such as 0.30000000000000004).";
+                    form (such as 0.30000000000000004), and a whole number above 2^53 only \
+                    when it is a float's exact value.";
         let big = format!("1{}", "0".repeat(400));
         let cases = [
             ("0.10000000000000000001", "which a float would round to 0.1"),
             (
                 "12345678901234567890",
-                "which a float would round to 12345678901234567000",
+                "which a float would round to 12345678901234567168",
+            ),
+            // One significant digit, but whole and no float's exact value: Terraform would
+            // compare the float 99999999999999991611392 with it exactly.
+            (
+                "100000000000000000000000",
+                "which a float would round to 99999999999999991611392",
             ),
             (
                 big.as_str(),

@@ -968,4 +968,173 @@ mod tests {
                 .is_some_and(|d| d.detail.contains("value of a differs"))
         );
     }
+
+    mod every_number_terraform_sends {
+        //! Whatever number Terraform sends, in each of go-cty's three wire forms, validation
+        //! refuses it for every number kind, or the planned value reads back in Terraform as
+        //! the very number Terraform holds.
+
+        use std::sync::Arc;
+
+        use proptest::prelude::*;
+        use rmpv::Value as Mp;
+
+        use super::super::*;
+        use crate::framework::{Attribute, ConfigureRequest, Refreshed, Schema};
+        use crate::tf::number::{exact_decimal, same_decimal};
+        use crate::tf::{Type, msgpack};
+
+        /// One optional attribute of each number kind: the default whole range, a narrowed and
+        /// the widest whole range, and fractional.
+        struct Numbers;
+
+        const ATTRIBUTES: [&str; 4] = ["whole", "port", "wide", "share"];
+
+        #[async_trait::async_trait]
+        impl Resource for Numbers {
+            fn type_name(&self) -> &'static str {
+                "test_numbers"
+            }
+            fn schema(&self) -> Schema {
+                Schema::new(
+                    Block::new("t")
+                        .attribute(Attribute::int("whole").optional())
+                        .attribute(Attribute::int("port").range(1, 65535).optional())
+                        .attribute(Attribute::int("wide").range(i64::MIN, i64::MAX).optional())
+                        .attribute(Attribute::fractional("share").optional()),
+                )
+            }
+            async fn create(
+                &self,
+                req: CreateRequest,
+            ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
+                Ok(req.planned.into())
+            }
+            async fn read(&self, req: ReadRequest) -> Result<Refreshed, Diagnostics> {
+                Ok(Some(req.current).into())
+            }
+            async fn update(
+                &self,
+                req: UpdateRequest,
+            ) -> Result<crate::framework::Applied, crate::framework::ApplyError> {
+                Ok(req.planned.into())
+            }
+            async fn delete(&self, _: DeleteRequest) -> Result<(), Diagnostics> {
+                Ok(())
+            }
+        }
+
+        struct WithNumbers;
+
+        #[async_trait::async_trait]
+        impl Provider for WithNumbers {
+            fn schema(&self) -> Schema {
+                Schema::new(Block::new("p"))
+            }
+            async fn configure(&self, _: ConfigureRequest) -> Result<(), Diagnostics> {
+                Ok(())
+            }
+            fn resources(&self) -> Vec<Arc<dyn Resource>> {
+                vec![Arc::new(Numbers)]
+            }
+            fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+                Vec::new()
+            }
+        }
+
+        /// A decimal as go-cty's `Text('f', -1)` writes one: no exponent.
+        fn plain(negative: bool, digits: &str, exponent: i32) -> String {
+            let zeros = "0".repeat(usize::try_from(exponent).unwrap_or(0));
+            let mut text = format!("{digits}{zeros}");
+            let places = usize::try_from(-exponent).unwrap_or(0);
+            if places > 0 {
+                if text.len() <= places {
+                    text = format!("{}{text}", "0".repeat(places + 1 - text.len()));
+                }
+                text.insert(text.len() - places, '.');
+            }
+            if negative { format!("-{text}") } else { text }
+        }
+
+        /// A number as Terraform sends it: a msgpack integer, a float, or decimal text.
+        fn sent() -> impl Strategy<Value = Mp> {
+            prop_oneof![
+                any::<i64>().prop_map(Mp::from),
+                any::<f64>()
+                    .prop_filter("finite", |f| f.is_finite())
+                    .prop_map(Mp::F64),
+                (any::<bool>(), "[1-9][0-9]{0,40}", -340i32..40).prop_map(
+                    |(negative, digits, exponent)| Mp::from(plain(negative, &digits, exponent))
+                ),
+            ]
+        }
+
+        /// The decimals Terraform may hold for what it sent: a fractional float either as its
+        /// exact value (a 512-bit literal) or as its shortest decimal (a float it computed); a
+        /// whole one exactly, since whole numbers compare exactly.
+        fn held(sent: &Mp) -> Vec<String> {
+            match sent {
+                Mp::Integer(i) => vec![i.to_string()],
+                Mp::F64(f) if f.fract() == 0.0 => vec![exact_decimal(*f)],
+                Mp::F64(f) => vec![exact_decimal(*f), format!("{f:e}")],
+                Mp::String(s) => vec![s.as_str().unwrap_or_default().to_owned()],
+                other => vec![format!("{other:?}")],
+            }
+        }
+
+        /// The decimal Terraform holds after reading a reply: text at 512 bits (the text
+        /// itself), a whole float exactly, any other float as its shortest form at 53 bits.
+        fn read_back(reply: &Mp) -> String {
+            match reply {
+                Mp::Integer(i) => i.to_string(),
+                Mp::F64(f) if f.fract() == 0.0 => exact_decimal(*f),
+                Mp::F64(f) => format!("{f:e}"),
+                Mp::String(s) => s.as_str().unwrap_or_default().to_owned(),
+                other => format!("{other:?}"),
+            }
+        }
+
+        fn fail(e: impl std::fmt::Display) -> TestCaseError {
+            TestCaseError::fail(e.to_string())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+            #[test]
+            fn is_refused_at_validate_or_planned_as_held(sent in sent()) {
+                let server = Server::new(Arc::new(WithNumbers));
+                let mut bytes = Vec::new();
+                rmpv::encode::write_value(&mut bytes, &sent).map_err(fail)?;
+                let number = msgpack::decode(&bytes, &Type::Number).map_err(fail)?;
+                for name in ATTRIBUTES {
+                    let config = Value::object([(name, number.clone())]);
+                    let refused = server.validate_resource_config("test_numbers", &config, true);
+                    if refused.has_errors() {
+                        continue;
+                    }
+                    let planned = server
+                        .plan_resource_change("test_numbers", &Value::Null, config.clone(), &config)
+                        .map_err(|d| fail(format!("{d:?}")))?
+                        .planned;
+                    let reply = msgpack::encode(planned.attr(name), &Type::Number).map_err(fail)?;
+                    prop_assert_eq!(msgpack::decode(&reply, &Type::Number), Ok(number.clone()));
+                    let reply = rmpv::decode::read_value(&mut reply.as_slice()).map_err(fail)?;
+                    if let Mp::F64(f) = reply {
+                        // go-cty reads a float at 53 bits, which a subnormal does not have:
+                        // a fractional float reply must be exactly its shortest decimal.
+                        prop_assert!(
+                            f.fract() == 0.0 || same_decimal(&exact_decimal(f), &format!("{f:e}")),
+                            "{:e}", f
+                        );
+                    }
+                    let back = read_back(&reply);
+                    prop_assert!(
+                        held(&sent).iter().all(|h| same_decimal(h, &back)),
+                        "{} took {:?}, held as {:?}, planned as {}", name, sent, held(&sent), back
+                    );
+                }
+            }
+        }
+    }
 }

@@ -414,6 +414,11 @@ mod tests {
         assert_eq!(decoded(float(0.2)), Ok(Some("0.2".into())));
         assert_eq!(decoded(float(-0.5)), Ok(Some("-0.5".into())));
         assert_eq!(decoded(Value::int(2)), Ok(Some("2".into())));
+        // Whole floats beyond an i64 are their exact value, as Terraform compares them.
+        assert_eq!(
+            decoded(float(1e23)),
+            Ok(Some("99999999999999991611392".into()))
+        );
         assert_eq!(field_decimal(&Value::Null), Ok(Field::Unset));
         assert_eq!(field_decimal(&Value::Unknown), Ok(Field::Unknown));
         assert!(field_decimal(&Value::string("0.5")).is_err());

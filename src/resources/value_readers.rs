@@ -7,6 +7,7 @@
 
 use crate::rules::Field;
 use crate::spark::Decimal;
+use crate::tf::number::exact_decimal;
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Number, Value};
 
 /// Reads a string attribute.
@@ -33,9 +34,10 @@ pub fn field_int(v: &Value) -> Result<Field<i64>, String> {
     }
 }
 
-/// Reads a fractional attribute as an exact decimal. A float stands for the shortest decimal
-/// that reads back as the same float (`0.1`, never `0.1000000000000000055…`): the text
-/// Terraform itself compares and shows, and the text Spark parses back to the same double. A
+/// Reads a fractional attribute as an exact decimal. A fractional float stands for the shortest
+/// decimal that reads back as the same float (`0.1`, never `0.1000000000000000055…`): the text
+/// Terraform itself compares and shows, and the text Spark parses back to the same double (the
+/// codec makes any other float [`Number::Inexact`], see `tf::number`). A
 /// decimal that no float stands for never gets here from configuration: validation refuses it
 /// (`NumberKind::check`), so the tf layer is the one place that judges how many digits fit.
 pub fn field_decimal(v: &Value) -> Result<Field<Decimal>, String> {
@@ -43,9 +45,17 @@ pub fn field_decimal(v: &Value) -> Result<Field<Decimal>, String> {
         Value::Unknown => Ok(Field::Unknown),
         Value::Null => Ok(Field::Unset),
         Value::Number(Number::Int(i)) => Ok(Field::Set(Decimal::from_int(*i))),
-        Value::Number(Number::Float(f)) => Decimal::parse(&f.to_string())
-            .map(Field::Set)
-            .ok_or_else(|| format!("a decimal of at most 30 digits, got {f}")),
+        // A whole float stands for its exact value, since Terraform compares whole numbers
+        // exactly (the float 1e23 is 99999999999999991611392); a fraction for its shortest form.
+        Value::Number(Number::Float(f)) => {
+            let text = match f.fract() {
+                0.0 => exact_decimal(*f),
+                _ => f.to_string(),
+            };
+            Decimal::parse(&text)
+                .map(Field::Set)
+                .ok_or_else(|| format!("a decimal of at most 30 digits, got {text}"))
+        }
         // One read back from a drifted secret is taken as the decimal it is.
         Value::Number(Number::Inexact { text, .. }) => Decimal::parse(text)
             .map(Field::Set)

@@ -261,7 +261,6 @@ mod tests {
     }
 
     const TENTH_AND_MORE: &str = "0.10000000000000000001";
-    const TWO_TO_63: &str = "9223372036854775808";
     /// The exact value of the float nearest 0.1, and its msgpack text (str 8, 57 bytes).
     const TENTH_EXACTLY: &str = "0.1000000000000000055511151231257827021181583404541015625";
     const TENTH_EXACTLY_TEXT: &str = "d9 39 302e31303030303030303030303030303030303535353131313531323331323537383237303231313831353833343034353431303135363235";
@@ -328,11 +327,11 @@ mod tests {
                 Type::Number,
                 inexact("18446744073709551615", 18446744073709551615.0),
             ),
-            // 2^63: a float holds it, but its shortest form reads 9223372036854776000.
+            // 2^63: beyond i64, but a float holds it exactly.
             (
                 "cf 8000000000000000",
                 Type::Number,
-                inexact(TWO_TO_63, 9.223372036854776e18),
+                float(9.223372036854776e18),
             ),
             (
                 "cb 43e0000000000000",

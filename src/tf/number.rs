@@ -10,8 +10,10 @@
 //! are equal to Terraform, while the float 0.1 and the 512-bit
 //! `0.1000000000000000055511151231257827021181583404541015625` (the float's exact value) are not.
 //!
-//! Hence one rule: a [`Number::Float`] stands for the decimal of its shortest form, and it is
-//! written back so that Terraform reads that decimal (`tf::msgpack`). A float on the wire that
+//! Hence one rule: a fractional [`Number::Float`] stands for the decimal of its shortest form,
+//! and it is written back so that Terraform reads that decimal (`tf::msgpack`); a whole one
+//! stands for its exact value, so decimal text such as `1e23` (whose float is
+//! 99999999999999991611392) is [`Number::Inexact`] although it is the float's shortest form. A float on the wire that
 //! is not exactly its shortest decimal is ambiguous: Terraform sends the config literal
 //! `0.1000000000000000055511151231257827021181583404541015625` and the result of
 //! `pow(10, -1)` as the same bytes, yet holds the first as its exact value and the second as
@@ -79,7 +81,13 @@ impl Number {
         let digits = Digits::of(text)?;
         // Rust's parse rounds correctly, so this is the float nearest the decimal.
         let nearest: f64 = text.parse().ok()?;
-        if nearest.is_finite() && Digits::of(&format!("{nearest:e}")) == Some(digits) {
+        // Terraform compares whole numbers exactly and fractions by their shortest text, so a
+        // whole decimal is a float only when it is the float's exact value.
+        let float_form = |f: f64| match digits.exponent {
+            0.. => exact_decimal(f),
+            _ => format!("{f:e}"),
+        };
+        if nearest.is_finite() && Digits::of(&float_form(nearest)).as_ref() == Some(&digits) {
             return Some(Number::Float(nearest).canonical());
         }
         Some(Number::Inexact {
@@ -135,7 +143,7 @@ impl fmt::Display for Number {
 /// `0.1000000000000000055511151231257827021181583404541015625`. A float is `mantissa × 2^e`,
 /// which for a negative `e` is `mantissa × 5^-e / 10^-e`, so the digits come from repeated
 /// small multiplications, at most 1074 of them for the smallest subnormal.
-fn exact_decimal(f: f64) -> String {
+pub fn exact_decimal(f: f64) -> String {
     let bits = f.abs().to_bits();
     let biased = i64::try_from(bits >> 52).unwrap_or(0);
     let fraction = bits & ((1 << 52) - 1);
@@ -185,6 +193,12 @@ fn exact_decimal(f: f64) -> String {
         text.insert(0, '-');
     }
     text
+}
+
+/// Whether two decimal texts (`0.10`, `1e-1`) are the same number; false when either is not a
+/// decimal.
+pub fn same_decimal(a: &str, b: &str) -> bool {
+    Digits::of(a).is_some_and(|a| Digits::of(b) == Some(a))
 }
 
 /// A decimal's value in one form per number: sign, significant digits without leading or
@@ -264,6 +278,14 @@ mod tests {
             ("123456789012345.6", Number::Float(123456789012345.6)),
             ("0.30000000000000004", Number::Float(0.1 + 0.2)),
             ("1e-320", Number::Float(1e-320)),
+            ("1e20", Number::Float(1e20)),
+            ("9223372036854775808", Number::Float(9223372036854775808.0)),
+            // The float's shortest form, but whole, and Terraform compares whole numbers
+            // exactly: the float is 10000000009999998976.
+            (
+                "10000000010000000000",
+                inexact("10000000010000000000", 10000000009999998976.0),
+            ),
             (
                 "0.10000000000000000001",
                 inexact("0.10000000000000000001", 0.1),

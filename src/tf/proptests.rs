@@ -11,6 +11,7 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use rmpv::Value as Mp;
 
+use super::number::{exact_decimal, same_decimal};
 use super::{Number, Type, Value, json, msgpack};
 
 /// Cases per property: enough to walk nested types, few enough for a loaded CI machine.
@@ -288,10 +289,17 @@ proptest! {
 
     #[test]
     fn a_floats_shortest_form_parses_as_that_float(f in any::<f64>()) {
-        // Both forms go-cty and serde might write: plain (`0.1`) and with an exponent.
-        // A whole one of up to 19 digits is an `i64` as well, and parses as one.
+        // Both forms go-cty and serde might write: plain (`0.1`) and with an exponent. A whole
+        // float stands for its exact value instead, since Terraform compares whole numbers
+        // exactly (the float 1e23 is 99999999999999991611392). A whole one of up to 19 digits
+        // is an `i64` as well, and parses as one.
         prop_assume!(f.is_finite());
-        for text in [format!("{f}"), format!("{f:e}")] {
+        let forms = if f.fract() == 0.0 {
+            vec![exact_decimal(f)]
+        } else {
+            vec![format!("{f}"), format!("{f:e}")]
+        };
+        for text in forms {
             let parsed = Number::parse(&text);
             let same = match parsed {
                 Some(Number::Float(g)) => g == f,
@@ -303,11 +311,30 @@ proptest! {
     }
 
     #[test]
+    fn a_whole_decimal_beyond_a_floats_precision_is_a_float_only_when_exact(
+        digits in "[1-9][0-9]{15,25}",
+        exponent in 0i32..20,
+    ) {
+        let text = format!("{digits}e{exponent}");
+        let nearest: f64 = text.parse().map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        let exact = same_decimal(&exact_decimal(nearest), &text);
+        match Number::parse(&text) {
+            Some(Number::Float(f)) => prop_assert!(exact && f == nearest, "{}", text),
+            Some(Number::Int(i)) => prop_assert!(exact && i as f64 == nearest, "{}", text),
+            Some(Number::Inexact { .. }) => prop_assert!(!exact, "{}", text),
+            None => prop_assert!(false, "{} does not parse", text),
+        }
+    }
+
+    #[test]
     fn a_decimal_of_at_most_15_significant_digits_is_never_inexact(
         digits in "[1-9][0-9]{0,14}",
         exponent in -290i32..290,
         negative in any::<bool>(),
     ) {
+        // Below 10^15 a float holds every whole number exactly; above, whole numbers compare
+        // exactly and most such decimals are no float's exact value (1e23).
+        prop_assume!(exponent < 0 || digits.len() + usize::try_from(exponent).unwrap_or(0) <= 15);
         let sign = if negative { "-" } else { "" };
         let text = format!("{sign}{digits}e{exponent}");
         let parsed = Number::parse(&text);
