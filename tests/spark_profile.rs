@@ -699,3 +699,53 @@ data "konoha_spark_profile" "d" {
         )
         .run_or_panic();
 }
+
+/// A hand edit in Vault can put a decimal no float holds into state: a refresh reads the share
+/// `0.10000000000000000001` back into `gpu.task_amount`, and Terraform stores it as a JSON
+/// number. The next run's state upgrade read that number as the float 0.1, so a plan without
+/// refresh showed no change; now it reads it exactly and plans the share back to 0.1.
+#[test]
+fn a_state_number_with_more_digits_than_a_float_reads_back_exactly() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let name = "spark/long-share";
+    let work = Workdir::new(&provider.hookup())
+        .unwrap()
+        .with_env(&bao.env());
+    work.set_config(&profile_with(
+        Some(&bao),
+        "secret",
+        name,
+        "  gpu {\n    amount      = 1\n    task_amount = 0.1\n  }\n",
+    ))
+    .unwrap();
+    work.terraform(["apply", "-auto-approve", "-no-color"])
+        .ok()
+        .unwrap();
+    let long = "0.10000000000000000001";
+    let mut stored = data(&bao, name);
+    stored["spark.task.resource.gpu.amount"] = json!(long);
+    bao.kv_put("secret", name, stored);
+    work.terraform(["apply", "-refresh-only", "-auto-approve", "-no-color"])
+        .ok()
+        .unwrap();
+    let raw = std::fs::read_to_string(work.path().join("terraform.tfstate")).unwrap();
+    assert!(
+        raw.contains(&format!("\"task_amount\": {long}")),
+        "the refreshed share is not in state as a JSON number:\n{raw}"
+    );
+    let plan = work.terraform(["plan", "-refresh=false", "-detailed-exitcode", "-no-color"]);
+    assert_eq!(
+        plan.code,
+        Some(2),
+        "no change planned:\n{}{}",
+        plan.stdout,
+        plan.stderr
+    );
+    let shown = plan.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        shown.contains(&format!("~ task_amount = {long} -> 0.1")),
+        "the share is not planned back to 0.1:\n{}",
+        plan.stdout
+    );
+}

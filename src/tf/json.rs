@@ -6,10 +6,12 @@
 //! where a number or bool is, since stored state may predate a schema change. Wire values are
 //! msgpack and live in [`super::msgpack`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::Value as J;
 
+use super::number::exact_decimal;
 use super::{CodecError, Number, PathStep, Type, Value};
 
 /// What to do with an object attribute the type does not have.
@@ -43,12 +45,64 @@ fn decode_with(bytes: &[u8], ty: &Type, extra: Extra) -> Result<Value, CodecErro
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    let json: J = serde_json::from_slice(bytes).map_err(|e| CodecError::Malformed {
-        format: "JSON",
-        path: super::AttributePath::root(),
-        message: e.to_string(),
+    let json: J = serde_json::from_slice(&quote_inexact_numbers(bytes)).map_err(|e| {
+        CodecError::Malformed {
+            format: "JSON",
+            path: super::AttributePath::root(),
+            message: e.to_string(),
+        }
     })?;
     from_json(&json, ty, extra)
+}
+
+/// The JSON text with every number literal that no `i64` or `f64` stands for
+/// ([`Number::Inexact`]) turned into a string of the same text, which [`from_json`] reads back
+/// exactly; serde_json would read it as its nearest float. Such numbers reach stored state when a
+/// refresh reads one from a hand-edited secret (`0.10000000000000000001`) and Terraform writes it
+/// as a JSON number. Narrower than serde_json's `arbitrary_precision`, which would change number
+/// handling for every crate in the build. Borrowed when no literal needs quoting, as usual.
+fn quote_inexact_numbers(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let mut quoted: Option<Vec<u8>> = None;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let end = bytes[i..]
+                .iter()
+                .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .map_or(bytes.len(), |n| i + n);
+            let literal = &bytes[i..end];
+            let inexact = std::str::from_utf8(literal)
+                .ok()
+                .and_then(Number::parse)
+                .is_some_and(|n| matches!(n, Number::Inexact { .. }));
+            if inexact {
+                let out = quoted.get_or_insert_with(|| bytes[..i].to_vec());
+                out.push(b'"');
+                out.extend_from_slice(literal);
+                out.push(b'"');
+            } else if let Some(out) = quoted.as_mut() {
+                out.extend_from_slice(literal);
+            }
+            i = end;
+            continue;
+        }
+        if let Some(out) = quoted.as_mut() {
+            out.push(b);
+        }
+        i += 1;
+    }
+    quoted.map_or(Cow::Borrowed(bytes), Cow::Owned)
 }
 
 fn from_json(json: &J, ty: &Type, extra: Extra) -> Result<Value, CodecError> {
@@ -118,18 +172,12 @@ fn from_json(json: &J, ty: &Type, extra: Extra) -> Result<Value, CodecError> {
     }
 }
 
-/// A JSON number from stored state.
+/// A JSON number from stored state, one that an `i64` or `f64` stands for: any other was
+/// turned into a string by [`quote_inexact_numbers`] and read exactly by [`Number::parse`].
 ///
-/// Integers are exact (a `u64` beyond `i64` that no float holds becomes [`Number::Inexact`], as
-/// in msgpack). Any other number serde_json reads as its nearest float, without the text, so a
-/// state number with more digits than a float holds would be rounded here unseen. That is
-/// accepted, not refused: Terraform writes state JSON from the values this provider returned,
-/// and go-cty writes a float as its shortest decimal (and an [`Number::Inexact`] as its text,
-/// which arrives as a JSON string and stays exact), so every number the provider wrote reads
-/// back as itself. Only a hand-edited state can hold such a number, and refusing it would make
-/// every plan of the resource fail, destroy included; the next plan compares the state with
-/// the configuration, which validation has checked. Keeping the text would take serde_json's
-/// `arbitrary_precision`, which changes number handling for every crate in the build.
+/// Integers are exact (a `u64` beyond `i64` goes through [`Number::parse`], as in msgpack).
+/// serde_json reads any other number as its nearest float (correctly rounded, with
+/// `float_roundtrip`), which is the float the literal stands for.
 fn number(n: &serde_json::Number) -> Option<Number> {
     match (n.as_i64(), n.as_u64()) {
         (Some(i), _) => Some(Number::Int(i)),
@@ -166,6 +214,9 @@ fn to_json(value: &Value, ty: &Type) -> Result<J, CodecError> {
         (Type::String, Value::String(s)) => J::from(s.as_str()),
         (Type::Number, Value::Number(n)) => match n.clone().canonical() {
             Number::Int(i) => J::from(i),
+            // A whole float beyond an i64 stands for its exact value, which serde_json would
+            // write as the float's shortest form (1e23); a string keeps every digit.
+            Number::Float(f) if f.is_finite() && f.fract() == 0.0 => J::String(exact_decimal(f)),
             Number::Float(f) => serde_json::Number::from_f64(f)
                 .map(J::Number)
                 .ok_or_else(|| CodecError::mismatch(ty, format!("{f} has no JSON form")))?,
@@ -246,6 +297,53 @@ mod tests {
 
     const TENTH_AND_MORE: &str = "0.10000000000000000001";
 
+    /// Terraform writes a number it holds as a JSON number, however many digits it has.
+    #[test]
+    fn state_numbers_no_float_stands_for_are_read_exactly() {
+        let ty = object([
+            ("n", Type::Number),
+            ("s", Type::String),
+            ("l", Type::list(Type::Number)),
+        ]);
+        let long_whole = "12345678901234567890123";
+        let json = format!(
+            r#"{{"n": {TENTH_AND_MORE}, "s": 1e23, "l": [1, -{long_whole}, 0.1, 1e23, 2.5e-1]}}"#
+        );
+        let inexact = |text: &str, nearest: f64| {
+            Value::Number(Number::Inexact {
+                text: text.to_owned(),
+                nearest,
+            })
+        };
+        let expected = Value::object([
+            ("n", inexact(TENTH_AND_MORE, 0.1)),
+            ("s", Value::string("1e23")),
+            (
+                "l",
+                Value::List(vec![
+                    Value::int(1),
+                    inexact(&format!("-{long_whole}"), -1.2345678901234568e22),
+                    Value::Number(Number::Float(0.1)),
+                    inexact("1e23", 1e23),
+                    Value::Number(Number::Float(0.25)),
+                ]),
+            ),
+        ]);
+        assert_eq!(decode(json.as_bytes(), &ty), Ok(expected));
+        // Digits inside strings, escaped quotes included, are left alone.
+        let text = r#"{"s": "a \"0.10000000000000000001\" 1e23"}"#;
+        let want = Value::object([
+            ("s", Value::string(r#"a "0.10000000000000000001" 1e23"#)),
+            ("n", Value::Null),
+            ("l", Value::Null),
+        ]);
+        assert_eq!(decode(text.as_bytes(), &ty), Ok(want));
+        assert!(matches!(
+            quote_inexact_numbers(br#"{"n": 0.1}"#),
+            Cow::Borrowed(_)
+        ));
+    }
+
     #[test]
     fn inexact_numbers_are_written_as_strings_and_read_back_exactly() {
         let text = TENTH_AND_MORE.to_owned();
@@ -286,8 +384,8 @@ mod tests {
             ("1.5", Type::Number, float(1.5)),
             ("42.0", Type::Number, Value::int(42)),
             (r#""17""#, Type::Number, Value::int(17)),
-            // Rounded to the nearest float: see `number`.
-            (big, Type::Number, float(1.2345678901234568e22)),
+            // More digits than a float holds: read exactly (`quote_inexact_numbers`).
+            (big, Type::Number, inexact(big, 1.2345678901234568e22)),
             (
                 u64_max,
                 Type::Number,
@@ -306,7 +404,7 @@ mod tests {
                 Type::Number,
                 inexact(TENTH_AND_MORE, 0.1),
             ),
-            (TENTH_AND_MORE, Type::Number, float(0.1)), // a JSON number: rounded, see `number`
+            (TENTH_AND_MORE, Type::Number, inexact(TENTH_AND_MORE, 0.1)), // read exactly
             ("false", Type::Bool, Value::Bool(false)),
             (r#""true""#, Type::Bool, Value::Bool(true)),
         ];

@@ -1,6 +1,7 @@
 //! Property tests of the msgpack and JSON codecs: whatever bytes arrive, decoding returns a
-//! value or an error and never panics; and every value of every type a schema can declare
-//! survives an encode and a decode unchanged.
+//! value or an error and never panics; every value of every type a schema can declare
+//! survives an encode and a decode unchanged; and every number Terraform writes into stored
+//! state reads back exactly.
 //!
 //! Case-by-case vectors (Terraform's exact bytes) live beside each codec; this module covers the
 //! space between them.
@@ -285,6 +286,27 @@ proptest! {
         let bytes = encoded.to_string().into_bytes();
         prop_assert_eq!(json::decode(&bytes, &ty), Ok(value.clone()));
         prop_assert_eq!(json::decode_lenient(&bytes, &ty), Ok(value));
+    }
+
+    /// Terraform writes every number of a state as a JSON number: the decimal it holds, which
+    /// for a number the provider wrote is the provider's own (a fraction's shortest form, a
+    /// whole float's exact value, an inexact decimal's text). Each one reads back as itself.
+    #[test]
+    fn every_number_terraform_writes_into_state_reads_back_as_itself(n in any_number()) {
+        let literal = match &n {
+            Number::Int(i) => i.to_string(),
+            Number::Float(f) if f.fract() == 0.0 => exact_decimal(*f),
+            Number::Float(f) => f.to_string(),
+            Number::Inexact { text, .. } => text.clone(),
+        };
+        let state = format!(r#"{{"n": {literal}, "l": [{literal}]}}"#);
+        let ty = Type::Object(BTreeMap::from([
+            ("n".to_owned(), Type::Number),
+            ("l".to_owned(), Type::list(Type::Number)),
+        ]));
+        let number = Value::Number(n);
+        let want = Value::object([("n", number.clone()), ("l", Value::List(vec![number]))]);
+        prop_assert_eq!(json::decode(state.as_bytes(), &ty), Ok(want));
     }
 
     #[test]
