@@ -171,3 +171,81 @@ fn bad_executor_placement_is_refused_at_validate() {
         "validate wrote to Vault"
     );
 }
+
+/// Regression (empty values read back): the stored tolerations line leaves empty strings out,
+/// as the API server does, so a refresh that maps a drifted profile back into attributes must
+/// keep `value = ""`, `key = ""` and `effect = ""` as written: the plan names only the real
+/// drift (here `executor_memory`), never the tolerations.
+#[test]
+fn empty_toleration_strings_survive_a_drift_refresh() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let config = format!(
+        r#"{header}
+resource "konoha_spark_profile" "gpu" {{
+  mount = "secret"
+  name  = "spark/gpu"
+
+  executor_tolerations {{
+    key      = "dedicated"
+    operator = "Equal"
+    value    = ""
+    effect   = "NoSchedule"
+  }}
+  executor_tolerations {{
+    key      = ""
+    operator = "Exists"
+    effect   = ""
+  }}
+}}
+"#,
+        header = vault_provider_header(&bao.addr, &bao.token),
+    );
+    let written = json!([
+        {"key": "dedicated", "operator": "Equal", "value": "", "effect": "NoSchedule",
+         "toleration_seconds": null},
+        {"key": "", "operator": "Exists", "value": null, "effect": "",
+         "toleration_seconds": null},
+    ]);
+    TestCase::new(provider.hookup())
+        .step(Step::config(config.clone()).check(|state| {
+            state.check_attr(PROFILE, "executor_tolerations", written.clone())?;
+            let (stored, _) = bao.kv_get("secret", "spark/gpu").ok_or("no secret")?;
+            let line = json!(
+                r#"[{"effect":"NoSchedule","key":"dedicated","operator":"Equal"},{"operator":"Exists"}]"#
+            );
+            if stored["konoha.executor.tolerations"] != line {
+                return Err(format!("stored: {stored}"));
+            }
+            Ok(())
+        }))
+        .step(
+            Step::config(config)
+                .pre_config(|_| {
+                    let (mut stored, _) = bao.kv_get("secret", "spark/gpu").ok_or("no secret")?;
+                    stored["spark.executor.memory"] = json!("8g");
+                    bao.kv_put("secret", "spark/gpu", stored);
+                    Ok(())
+                })
+                .plan_check(|plan| {
+                    plan.check_actions(PROFILE, &[Action::Update])?;
+                    let change = plan.change(PROFILE).ok_or("no change for the profile")?;
+                    if change.before_attr("executor_memory") != Some(&json!("8g")) {
+                        return Err(format!(
+                            "the drift is not shown: executor_memory {:?}",
+                            change.before_attr("executor_memory")
+                        ));
+                    }
+                    let before = change.before_attr("executor_tolerations");
+                    if before != Some(&written) || change.after_attr("executor_tolerations") != before
+                    {
+                        return Err(format!(
+                            "the plan changes the tolerations: {before:?} -> {:?}",
+                            change.after_attr("executor_tolerations")
+                        ));
+                    }
+                    Ok(())
+                }),
+        )
+        .run_or_panic();
+}
