@@ -10,16 +10,18 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 
 use crate::clients::Clients;
-use crate::framework::{Block, Nesting, Resource, plan, validators};
+use crate::framework::{Block, DataSource, Nesting, Resource, plan, validators};
 use crate::resources::kyuubi_model::{
     ARGUMENTS_ANNOTATION, arguments_json, first_difference, server_input, state_from_arguments,
 };
 use crate::resources::kyuubi_schema;
 use crate::resources::kyuubi_server::KyuubiServer;
+use crate::resources::kyuubi_server_data::KyuubiServerData;
 use crate::resources::profile_model::{
     apply_metadata, empty_state, profile_input, state_from_properties,
 };
 use crate::resources::spark_profile::SparkProfile;
+use crate::resources::spark_profile_data::SparkProfileData;
 use crate::tf::{AttributePath, PathStep, Type};
 
 use serde_json::json;
@@ -540,4 +542,49 @@ fn every_server_string_is_refused_empty_or_read_back_as_written() {
         found, expected,
         "a new string attribute? Add what its \"\" does to the table"
     );
+}
+
+/// A data source has no prior state to keep a form from, and its arguments say where to read:
+/// an empty one is refused at validate, at the argument, before any request.
+#[test]
+fn every_data_source_argument_refuses_an_empty_string() {
+    let clients = Arc::new(Clients::default());
+    let sources: [(Box<dyn DataSource>, Value); 2] = [
+        (
+            Box::new(SparkProfileData::new(clients.clone())),
+            strings([("mount", "secret"), ("name", "spark/a")]),
+        ),
+        (
+            Box::new(KyuubiServerData::new(clients)),
+            strings([("name", "kyuubi-dbt"), ("namespace", "kyuubi")]),
+        ),
+    ];
+    for (source, arguments) in sources {
+        let block = source.schema().block;
+        let base = with_defaults(&block, arguments);
+        assert!(
+            source.validate_config(&base).is_empty(),
+            "{}",
+            source.type_name()
+        );
+        let mut paths = Vec::new();
+        string_paths(&block, &base, &AttributePath::root(), &mut paths);
+        assert!(
+            !paths.is_empty(),
+            "{} has string arguments",
+            source.type_name()
+        );
+        for path in paths {
+            let mut config = base.clone();
+            set_at(&mut config, &path.0, Value::string(""));
+            let found: Vec<_> = source.validate_config(&config).into_iter().collect();
+            let at: Vec<_> = found.iter().map(|d| d.attribute.clone()).collect();
+            assert_eq!(
+                at,
+                [Some(path.clone())],
+                "{} {path} = \"\": {found:?}",
+                source.type_name()
+            );
+        }
+    }
 }
