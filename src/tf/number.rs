@@ -13,8 +13,10 @@
 //! Hence one rule: a fractional [`Number::Float`] stands for the decimal of its shortest form,
 //! and it is written back so that Terraform reads that decimal (`tf::msgpack`); a whole one
 //! stands for its exact value, so decimal text such as `1e23` (whose float is
-//! 99999999999999991611392) is [`Number::Inexact`] although it is the float's shortest form. A float on the wire that
-//! is not exactly its shortest decimal is ambiguous: Terraform sends the config literal
+//! 99999999999999991611392) is [`Number::Inexact`] although it is the float's shortest form.
+//!
+//! A float on the wire that is not exactly its shortest decimal is ambiguous: Terraform sends
+//! the config literal
 //! `0.1000000000000000055511151231257827021181583404541015625` and the result of
 //! `pow(10, -1)` as the same bytes, yet holds the first as its exact value and the second as
 //! `0.1`, so no reply equals both. Such a float becomes [`Number::Inexact`] with its exact value
@@ -29,7 +31,8 @@ use std::fmt;
 pub enum Number {
     /// An integer that fits in 64 bits.
     Int(i64),
-    /// A float, standing for the decimal of its shortest form (the float 0.1 is `0.1`).
+    /// A float: a fraction stands for the decimal of its shortest form (the float 0.1 is
+    /// `0.1`), a whole float for its exact value (the float 1e23 is 99999999999999991611392).
     Float(f64),
     /// A decimal that no `i64` or `f64` stands for, kept as the text it came as, or a float sent
     /// as a float that is not exactly its shortest decimal, kept as its exact value (see the
