@@ -49,28 +49,16 @@ def summary(samples):
     }
 
 
-def wide_state(prefix, i, instances):
-    """A profile's state as an HCL object: the same attribute names and values (nulls included)
-    that `konoha_spark_profile` keeps for the bench's profiles, for `terraform_data` to carry.
-    The `wide` floor is Terraform handling the same state volume with no provider process."""
-    name, sha = f"{prefix}/p{i}", f"{i:064x}"
-    rendered = (
-        "spark.dynamicAllocation.enabled=false\\nspark.executor.cores=2\\n"
-        f"spark.executor.instances={instances}\\nspark.executor.memory=2g\\n"
-        "spark.kubernetes.executor.request.cores=1.8\\nspark.sql.shuffle.partitions=200\\n"
-    )
-    values = {
-        "content_sha256": f'"{sha}"', "custom_metadata": "null", "delete_all_versions": "false",
-        "dynamic_allocation": "null", "executor_cores": "2", "executor_instances": str(instances),
-        "executor_limit_cores": "null", "executor_memory": '"2g"', "executor_memory_overhead": "null",
-        "executor_request_cores": '"1.8"', "extra_conf": "null", "gpu": "null", "id": f'"secret/{name}"',
-        "max_versions": "null", "mount": '"secret"', "name": f'"{name}"', "path": f'"secret/data/{name}"',
-        "recommended_shuffle_partitions": "16", "ref": f'"secret/{name}@sha256:{sha}"',
-        "rendered": f'"{rendered}"', "sensitive_conf": "null", "sensitive_conf_wo": "null",
-        "sensitive_conf_wo_version": "null", "shuffle_partitions": "200", "speculation": "null",
-        "version": "1",
-    }
-    return "{ " + ", ".join(f"{k} = {v}" for k, v in values.items()) + " }"
+def hcl_literal(value):
+    """A JSON value as an HCL expression: HCL's object syntax takes JSON's `:` and its string
+    escapes, so only template sequences need escaping."""
+    return json.dumps(value, sort_keys=True).replace("${", "$${").replace("%{", "%%{")
+
+
+def state_attributes(folder):
+    """Each resource's attributes in the folder's state, by resource name."""
+    state = json.loads((folder / "terraform.tfstate").read_text())
+    return {r["name"]: r["instances"][0]["attributes"] for r in state["resources"] if r["instances"]}
 
 
 def percentile(values, fraction):
@@ -86,6 +74,7 @@ class Bench:
         for key in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER", "TF_LOG_CORE"):
             self.env.pop(key, None)
         self.proc_log = work / "processes.txt"
+        self.carried = {}  # N → the konoha state (name → attributes) of that size's last cycle
         # perf, when present, profiles Terraform's own CPU; it needs the real binary's path.
         terraform = shutil.which("terraform")
         self.perf = (
@@ -191,7 +180,9 @@ class Bench:
 
     # ---- profiles ---------------------------------------------------------------------------
 
-    def profile_configs(self, count, cycle, update):
+    def profile_configs(self, count, cycle, update, carried=None):
+        """Configurations per side. `carried` (resource name → attributes) is the konoha state
+        the `wide` floor carries; it is only needed for that side."""
         prefix = f"bench/n{count}/c{cycle}"
         bump = 2 if update else 1
         konoha = ['terraform {\n  required_providers {\n    konoha = { source = "konoha/konoha" }\n  }\n}\n',
@@ -206,16 +197,17 @@ class Bench:
             for i in range(1, count + 1)
         ]
         wide = [
-            f'resource "terraform_data" "w{i}" {{\n  triggers_replace = {wide_state(prefix, i, i % 8 + bump)}\n}}\n'
+            f'resource "terraform_data" "w{i}" {{\n  triggers_replace = {hcl_literal(carried[f"p{i}"])}\n}}\n'
             for i in range(1, count + 1)
-        ]
+        ] if carried else []
         return {"konoha": "".join(konoha), "floor": "".join(floor), "wide": "".join(wide)}
 
     def profiles(self, count, runs):
         """`runs` full cycles (create, plans, update, destroy) per side, then one instrumented.
 
         Sides: `konoha`; `floor`, the issue's floor (`terraform_data` with a one-word input); and
-        `wide`, `terraform_data` carrying a profile's whole state (see `wide_state`), which
+        `wide`, `terraform_data` whose trigger carries, value for value, the state konoha's
+        apply of the same cycle wrote (so it follows the schema without a hand-kept copy), which
         separates what Terraform spends on the state's size from what the provider adds.
         Every timed run also records the CPU of Terraform and the providers it started."""
         commands = ["apply", "plan", "plan_norefresh", "update", "destroy"]
@@ -226,10 +218,11 @@ class Bench:
         for folder in folders.values():
             folder.mkdir()
         extra = {"terraform_profile": {}}
+        carried = None
         for cycle in range(runs + 1):
             instrumented = cycle == runs
-            for side, folder in folders.items():
-                (folder / "main.tf").write_text(self.profile_configs(count, cycle, update=False)[side])
+            for side, folder in folders.items():  # konoha first: the wide floor carries its state
+                (folder / "main.tf").write_text(self.profile_configs(count, cycle, False, carried)[side])
                 steps = [
                     ("apply", ["apply", "-auto-approve"]),
                     ("plan", ["plan", "-detailed-exitcode"]),
@@ -246,6 +239,8 @@ class Bench:
                         used = {}
                         times[side][name].append(self.terraform(folder, *args, cpu=used))
                         cpu[side][name].append(used["seconds"])
+                        if (side, name) == ("konoha", "apply"):
+                            carried = state_attributes(folder)
                         continue
                     if name == "plan_norefresh" and self.perf:
                         extra["terraform_profile"][side] = go_profile.profile(
@@ -258,15 +253,71 @@ class Bench:
                     before = self.audited_secret_requests()
                     extra[name] = self.instrumented(folder, *args)
                     extra[name]["vault_requests"] = self.audited_secret_requests() - before
+                    if name == "apply":
+                        carried = state_attributes(folder)
                     if name == "plan":
                         extra["plain_client"] = self.plain_reads(count, cycle, runs)
             print(f"  N={count}: cycle {cycle + 1}/{runs + 1} done", file=sys.stderr)
+        self.carried[count] = carried
+        if self.perf:
+            extra["create_profile"] = self.create_profile(count, runs + 1)
         return {
             "count": count,
             "times": {side: {c: summary(v) for c, v in cmds.items() if v} for side, cmds in times.items()},
             "cpu": {side: {c: summary(v) for c, v in cmds.items() if v} for side, cmds in cpu.items()},
             "instrumented": extra,
         }
+
+    def create_profile(self, count, cycle):
+        """`perf record` of a create of `count` resources, floor and konoha, in fresh folders
+        (then destroyed, untimed): how an apply's cost grows with N and with the state's size."""
+        configs = self.profile_configs(count, cycle, False)
+        env = dict(self.env, TF_CLI_CONFIG_FILE=self.tfrc["plain"])
+        result = {}
+        for side in ("floor", "konoha"):
+            folder = self.work / f"{side}-{count}-perf"
+            folder.mkdir()
+            (folder / "main.tf").write_text(configs[side])
+            result[side] = go_profile.profile(
+                ["terraform", "apply", "-auto-approve"], folder, env, self.work, self.perf, go_profile.APPLY_FRAMES
+            )
+            self.terraform(folder, "destroy", "-auto-approve", "-refresh=false")
+        return result
+
+    def attribute_sweep(self, count, runs):
+        """Terraform's cost against the width of the state it keeps per resource: `count`
+        `terraform_data` whose trigger carries the first k attributes (sorted by name) of the
+        state konoha wrote, for k from 1 to all of them, with no provider process. The slope is
+        what each attribute a resource keeps costs Terraform itself."""
+        carried = self.carried[count]
+        names = sorted(next(iter(carried.values())))
+        width = len(names)
+        sizes = sorted({1, width // 4, width // 2, (3 * width) // 4, width} - {0})
+        points = []
+        for k in sizes:
+            folder = self.work / f"sweep-{count}-{k}"
+            folder.mkdir()
+            kept = names[:k]
+            (folder / "main.tf").write_text("".join(
+                f'resource "terraform_data" "w{i}" {{\n  triggers_replace = '
+                f'{hcl_literal({n: carried[f"p{i}"][n] for n in kept})}\n}}\n'
+                for i in range(1, count + 1)
+            ))
+            self.terraform(folder, "apply", "-auto-approve")
+            point = {"attributes": k}
+            for key, args in (("plan_norefresh", ["plan", "-detailed-exitcode", "-refresh=false"]),
+                              ("plan", ["plan", "-detailed-exitcode"])):
+                walls, cpus = [], []
+                for _ in range(runs):
+                    used = {}
+                    walls.append(self.terraform(folder, *args, cpu=used))
+                    cpus.append(used["seconds"])
+                point[key] = summary(walls)
+                point[f"{key}_cpu"] = summary(cpus)
+            self.terraform(folder, "destroy", "-auto-approve")
+            points.append(point)
+            print(f"  sweep N={count}: {k} of {width} attributes done", file=sys.stderr)
+        return {"count": count, "width": width, "points": points}
 
     def plain_reads(self, count, cycle, runs):
         paths = [f"secret/data/bench/n{count}/c{cycle}/p{i}" for i in range(1, count + 1)]
@@ -446,6 +497,8 @@ def main():
             runs = args.runs if count <= 200 else args.runs_large
             print(f"profiles, N={count}, {runs} runs", file=sys.stderr)
             results["profiles"].append(bench.profiles(count, runs))
+            if "sweep" not in results:
+                results["sweep"] = bench.attribute_sweep(count, args.runs)
             save(args.results, results)  # a long run that dies later keeps what it measured
         print(f"Kyuubi servers, M={args.servers}", file=sys.stderr)
         results["duration_s"] = time.time() - started

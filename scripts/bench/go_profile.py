@@ -42,6 +42,22 @@ FRAMES = [
     ("runtime.mallocgc", "allocation (including assist marking)"),
 ]
 
+# The same for an apply that creates every resource: where its cost beyond linear comes from.
+APPLY_FRAMES = [
+    ("github.com/hashicorp/terraform/internal/terraform.(*NodeApplyableResourceInstance).Execute",
+     "applying each resource (all of it)"),
+    ("github.com/hashicorp/terraform/internal/plugin.(*GRPCProvider).ApplyResourceChange",
+     "ApplyResourceChange calls, Terraform's side (encode, gRPC, decode)"),
+    ("github.com/hashicorp/terraform/internal/backend/local.(*StateHook).PostStateUpdate",
+     "after each resource: the local backend writing the whole state file again"),
+    ("github.com/hashicorp/terraform/internal/states/statefile.StatesMarshalEqual",
+     "of which: marshalling the old and new state to see whether they differ"),
+    ("encoding/json.MarshalIndent", "of which: encoding the state as indented JSON"),
+    ("github.com/hashicorp/terraform/internal/states.(*State).DeepCopy", "copying the whole state"),
+    ("runtime.gcBgMarkWorker", "Go garbage collector, background marking"),
+    ("runtime.mallocgc", "allocation (including assist marking)"),
+]
+
 
 def symbols(binary):
     """(sorted entry addresses, names) from a Go 1.20+ binary's .gopclntab."""
@@ -111,9 +127,9 @@ def inclusive(binary, perf_script, command="terraform"):
     return total, counts
 
 
-def profile(command, cwd, env, work, binary):
+def profile(command, cwd, env, work, binary, frames=FRAMES):
     """Runs `command` (a Terraform command line) under `perf record` and returns the share of
-    Terraform's own CPU samples under each of FRAMES (`seconds` at the sampling rate)."""
+    Terraform's own CPU samples under each of `frames` (`seconds` at the sampling rate)."""
     hz = 1000
     data = work / "perf.data"
     subprocess.run(
@@ -126,7 +142,7 @@ def profile(command, cwd, env, work, binary):
     total, counts = inclusive(binary, script)
     return {
         "seconds": total / hz,
-        "frames": [(what, counts.get(name, 0) / max(total, 1)) for name, what in FRAMES],
+        "frames": [(what, counts.get(name, 0) / max(total, 1)) for name, what in frames],
     }
 
 

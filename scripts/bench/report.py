@@ -54,6 +54,65 @@ def profile_table(p):
     return rows
 
 
+def fit(points):
+    """Least-squares line through (x, y) points: (intercept, slope)."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
+    return mean_y - slope * mean_x, slope
+
+
+def sweep_table(sweep, p):
+    """Terraform's cost against the state's width, beside the floor and konoha of the same size."""
+    n, width = sweep["count"], sweep["width"]
+    floor, konoha = p["times"]["floor"], p["times"]["konoha"]
+    floor_cpu, konoha_cpu = p.get("cpu", {}).get("floor", {}), p.get("cpu", {}).get("konoha", {})
+
+    def cells(times, cpu, key):
+        cpu_cell = f"{cpu[key]['median']:.2f} s" if key in cpu else "n/a"
+        return f"{seconds(times[key])} | {cpu_cell}"
+
+    rows = [
+        f"#### N = {n}: Terraform's own cost against the attributes each resource keeps "
+        f"(`terraform_data` carrying the first k of the {width} attributes konoha keeps, values "
+        f"as konoha wrote them, no provider process; median of {sweep['points'][0]['plan']['runs']})",
+        "",
+        "| resources keep | `plan -refresh=false` | its CPU | no-change `plan` | its CPU |",
+        "|---|---|---|---|---|",
+        f"| a one-word input (the floor) | {cells(floor, floor_cpu, 'plan_norefresh')} "
+        f"| {cells(floor, floor_cpu, 'plan')} |",
+    ]
+    for point in sweep["points"]:
+        point_cpu = {k: point[f"{k}_cpu"] for k in ("plan", "plan_norefresh")}
+        rows.append(
+            f"| {point['attributes']} attributes | {cells(point, point_cpu, 'plan_norefresh')} "
+            f"| {cells(point, point_cpu, 'plan')} |"
+        )
+    rows.append(
+        f"| konoha's {width} attributes, through the provider | {cells(konoha, konoha_cpu, 'plan_norefresh')} "
+        f"| {cells(konoha, konoha_cpu, 'plan')} |"
+    )
+    # CPU rather than wall time: on two cores it is what the command costs, and it moves less
+    # with whatever else the machine is doing.
+    intercept, slope = fit([(pt["attributes"], pt["plan_norefresh_cpu"]["median"]) for pt in sweep["points"]])
+    rows.append("")
+    if "plan_norefresh" in floor_cpu and "plan_norefresh" in konoha_cpu:
+        floor_s = floor_cpu["plan_norefresh"]["median"]
+        predicted = intercept + slope * width
+        affordable = (1.5 * floor_s - intercept) / slope if slope > 0 else float("inf")
+        rows.append(
+            f"Fitted to the `plan -refresh=false` CPU medians: {slope * 1000:.1f} ms of CPU per attribute "
+            f"for {n} resources ({slope / n * 1e6:.0f} µs per attribute per resource) on "
+            f"{intercept:.2f} s. The line predicts {predicted:.2f} s for konoha's {width} attributes "
+            f"with no provider at all; konoha, provider included, used "
+            f"{konoha_cpu['plan_norefresh']['median']:.2f} s. Within 1.5× of the floor's "
+            f"{floor_s:.2f} s a resource could keep about {max(affordable, 0):.0f} attributes on this line."
+        )
+    return rows
+
+
 def cpu_table(p):
     """CPU of Terraform and its providers per command, beside the provider's own share."""
     if "cpu" not in p:
@@ -77,15 +136,15 @@ def cpu_table(p):
     return rows
 
 
-def terraform_profile_table(p):
-    """Where Terraform's own CPU goes in a no-change `plan -refresh=false` (perf samples)."""
-    sides = p["instrumented"].get("terraform_profile") or {}
+def terraform_profile_table(p, key="terraform_profile", command="`terraform plan -refresh=false`"):
+    """Where Terraform's own CPU goes in one command (perf samples), per side."""
+    sides = p["instrumented"].get(key) or {}
     if "konoha" not in sides:
         return []
     order = [side for side in ("floor", "wide", "konoha") if side in sides]
     names = {"floor": "floor", "wide": "floor carrying a profile's state", "konoha": "konoha"}
     rows = [
-        f"#### N = {p['count']}: where Terraform's own CPU goes in `terraform plan -refresh=false` "
+        f"#### N = {p['count']}: where Terraform's own CPU goes in {command} "
         "(`perf record`, 1 kHz, frames named from Terraform's Go symbol table; share of the samples "
         "with the frame on the stack)",
         "",
@@ -199,6 +258,9 @@ def markdown(results):
     ]
     for p in results["profiles"]:
         out += profile_table(p) + [""]
+        sweep = results.get("sweep")
+        if sweep and sweep["count"] == p["count"]:
+            out += sweep_table(sweep, p) + [""]
     out += [
         "#### Refresh",
         "",
@@ -214,6 +276,7 @@ def markdown(results):
     for p in results["profiles"]:
         out += cpu_table(p) + [""]
         out += terraform_profile_table(p) + [""]
+        out += terraform_profile_table(p, "create_profile", "`terraform apply` creating every resource") + [""]
         out += instrumented_table(p) + [""]
     if "kyuubi" in results:
         out += kyuubi_rows(results["kyuubi"]) + [""]
