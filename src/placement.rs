@@ -119,9 +119,16 @@ fn check_toleration(
         && text != OPERATOR_EQUAL
         && text != OPERATOR_EXISTS
     {
+        // Kubernetes reads an empty operator as `Equal`; here `Equal` is the default, so one
+        // spelling per meaning keeps the plan showing what the pods get.
+        let hint = if text.is_empty() {
+            "leave operator unset for \"Equal\" (Kubernetes reads an empty operator as \"Equal\"), or write \"Exists\""
+        } else {
+            "use \"Equal\" or \"Exists\""
+        };
         out.push(Violation::new(
             at("operator"),
-            format!("{text:?} is not an operator: use \"Equal\" or \"Exists\""),
+            format!("{text:?} is not an operator: {hint}"),
         ));
     }
     let key = toleration.key.or(String::new());
@@ -435,6 +442,14 @@ mod tests {
                     ..TolerationInput::default()
                 },
                 "tolerations[0].operator: \"In\" is not an operator",
+            ),
+            (
+                TolerationInput {
+                    key: set("k"),
+                    operator: set(""),
+                    ..TolerationInput::default()
+                },
+                "tolerations[0].operator: \"\" is not an operator: leave operator unset for \"Equal\"",
             ),
             (
                 TolerationInput {

@@ -320,3 +320,78 @@ fn bad_placement_is_refused_at_validate_at_its_path() {
         "validate wrote to the cluster"
     );
 }
+
+/// Regression (empty values read back): Kubernetes leaves empty strings out of a toleration
+/// (`omitempty`), so the live Deployment cannot tell `value = ""` from no value. Neither the
+/// plan after apply, nor the plan after a hand edit elsewhere on the Deployment, nor an import
+/// may show the toleration's value changing.
+#[test]
+fn an_empty_toleration_value_stays_empty_through_drift_and_import() {
+    let w = World::start();
+    let config = w.config(
+        r#"  node_selector = { "node-pool" = "kyuubi" }
+  tolerations {
+    key      = "dedicated"
+    operator = "Equal"
+    value    = ""
+    effect   = "NoSchedule"
+  }
+"#,
+    );
+    let value_is_empty = |values: Option<&Json>| match values {
+        Some(tolerations) if tolerations.pointer("/0/value") == Some(&json!("")) => Ok(()),
+        other => Err(format!("the toleration's value is not \"\": {other:?}")),
+    };
+    w.case()
+        .step(Step::config(config.clone()).check(|state| {
+            value_is_empty(state.attr(SERVER, "tolerations"))?;
+            let spec = w.pod_spec()?;
+            let expected =
+                json!([{"key": "dedicated", "operator": "Equal", "effect": "NoSchedule"}]);
+            if spec["tolerations"] != expected {
+                return Err(format!("tolerations {}", spec["tolerations"]));
+            }
+            Ok(())
+        }))
+        .step(
+            Step::import(SERVER)
+                .import_state_verify()
+                .check(|imported| value_is_empty(imported.attr(SERVER, "tolerations"))),
+        )
+        // A node selector edited by hand: the plan names it, and only it.
+        .step(
+            Step::config(config)
+                .pre_config(|_| {
+                    w.kube
+                        .update_as("kubectl-edit", DEPLOYMENT, |d| {
+                            d["spec"]["template"]["spec"]["nodeSelector"]["node-pool"] =
+                                Json::from("elsewhere");
+                        })
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })
+                .plan_only()
+                .expect_non_empty_plan()
+                .plan_check(|plan| {
+                    plan.check_actions(SERVER, &[Action::Update])?;
+                    let change = plan.change(SERVER).ok_or("no change for the server")?;
+                    let reason = change
+                        .before_attr("config_sha256")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default();
+                    if !reason.contains("nodeSelector") || reason.contains("tolerations") {
+                        return Err(format!("the drift is not the node selector: {reason}"));
+                    }
+                    value_is_empty(change.before_attr("tolerations"))?;
+                    if change.before_attr("tolerations") != change.after_attr("tolerations") {
+                        return Err(format!(
+                            "the plan changes the tolerations: {:?} -> {:?}",
+                            change.before_attr("tolerations"),
+                            change.after_attr("tolerations")
+                        ));
+                    }
+                    Ok(())
+                }),
+        )
+        .run_or_panic();
+}

@@ -666,6 +666,33 @@ fn the_data_source_reads_urls_and_readiness() {
         .run_or_panic();
 }
 
+/// An empty name or namespace is refused at validate, at the argument, and nothing is asked of
+/// the cluster (before, it failed only at read, with an error naming neither).
+#[test]
+fn the_data_source_refuses_an_empty_location_at_validate() {
+    let w = World::start();
+    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    w.kube.clear_requests();
+    let mut failures = Vec::new();
+    for (name, namespace, line) in [
+        ("", "kyuubi", "name      = \"\""),
+        ("kyuubi-dbt", "", "namespace = \"\""),
+    ] {
+        let data = format!(
+            "data \"konoha_kyuubi_server\" \"read\" {{\n  name      = \"{name}\"\n  namespace = \"{namespace}\"\n}}\n"
+        );
+        work.set_config(&w.config(4, &data)).unwrap();
+        let out = work.terraform(["validate", "-no-color"]);
+        if out.success() || !out.stderr.contains("is empty") || !out.stderr.contains(line) {
+            failures.push(format!("--- {line}\n{}", out.stderr));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    if let Some(requests) = w.kube.requests() {
+        assert_eq!(requests, Vec::<(String, String)>::new());
+    }
+}
+
 #[test]
 fn plan_makes_no_call_to_the_cluster() {
     let w = World::start();

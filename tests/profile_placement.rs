@@ -171,3 +171,138 @@ fn bad_executor_placement_is_refused_at_validate() {
         "validate wrote to Vault"
     );
 }
+
+/// Regression (empty values read back): the stored tolerations line leaves empty strings out,
+/// as the API server does, so a refresh that maps a drifted profile back into attributes must
+/// keep `value = ""`, `key = ""` and `effect = ""` as written: the plan names only the real
+/// drift (here `executor_memory`), never the tolerations.
+/// A profile whose tolerations write `value = ""`, `key = ""` and `effect = ""`.
+fn empty_tolerations_config(bao: &OpenBao) -> String {
+    format!(
+        r#"{header}
+resource "konoha_spark_profile" "gpu" {{
+  mount = "secret"
+  name  = "spark/gpu"
+
+  executor_tolerations {{
+    key      = "dedicated"
+    operator = "Equal"
+    value    = ""
+    effect   = "NoSchedule"
+  }}
+  executor_tolerations {{
+    key      = ""
+    operator = "Exists"
+    effect   = ""
+  }}
+}}
+"#,
+        header = vault_provider_header(&bao.addr, &bao.token),
+    )
+}
+
+#[test]
+fn empty_toleration_strings_survive_a_drift_refresh() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let config = empty_tolerations_config(&bao);
+    let written = json!([
+        {"key": "dedicated", "operator": "Equal", "value": "", "effect": "NoSchedule",
+         "toleration_seconds": null},
+        {"key": "", "operator": "Exists", "value": null, "effect": "",
+         "toleration_seconds": null},
+    ]);
+    TestCase::new(provider.hookup())
+        .step(Step::config(config.clone()).check(|state| {
+            state.check_attr(PROFILE, "executor_tolerations", written.clone())?;
+            let (stored, _) = bao.kv_get("secret", "spark/gpu").ok_or("no secret")?;
+            let line = json!(
+                r#"[{"effect":"NoSchedule","key":"dedicated","operator":"Equal"},{"operator":"Exists"}]"#
+            );
+            if stored["konoha.executor.tolerations"] != line {
+                return Err(format!("stored: {stored}"));
+            }
+            Ok(())
+        }))
+        .step(
+            Step::config(config)
+                .pre_config(|_| {
+                    let (mut stored, _) = bao.kv_get("secret", "spark/gpu").ok_or("no secret")?;
+                    stored["spark.executor.memory"] = json!("8g");
+                    bao.kv_put("secret", "spark/gpu", stored);
+                    Ok(())
+                })
+                .plan_check(|plan| {
+                    plan.check_actions(PROFILE, &[Action::Update])?;
+                    let change = plan.change(PROFILE).ok_or("no change for the profile")?;
+                    if change.before_attr("executor_memory") != Some(&json!("8g")) {
+                        return Err(format!(
+                            "the drift is not shown: executor_memory {:?}",
+                            change.before_attr("executor_memory")
+                        ));
+                    }
+                    let before = change.before_attr("executor_tolerations");
+                    if before != Some(&written) || change.after_attr("executor_tolerations") != before
+                    {
+                        return Err(format!(
+                            "the plan changes the tolerations: {before:?} -> {:?}",
+                            change.after_attr("executor_tolerations")
+                        ));
+                    }
+                    Ok(())
+                }),
+        )
+        .run_or_panic();
+}
+
+/// An import has no prior state to take the written form from, and the stored line cannot tell
+/// `""` from unset: the imported blocks hold null, and the first plan shows the empty strings
+/// going into state. That update writes nothing to Vault (the content is the same), and the plan
+/// after it is empty.
+#[test]
+fn after_an_import_empty_toleration_strings_cost_one_update_that_writes_nothing() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let work = support::terraform::Workdir::new(&provider.hookup()).unwrap();
+    work.set_config(&empty_tolerations_config(&bao)).unwrap();
+    let run = |args: &[&str]| {
+        let out = work.terraform(args.iter().copied());
+        assert!(
+            matches!(out.code, Some(0 | 2)),
+            "terraform {args:?}: {}",
+            out.stderr
+        );
+        out
+    };
+    let apply = ["apply", "-auto-approve", "-no-color", "-input=false"];
+    run(&apply);
+    let (_, written) = bao.kv_get("secret", "spark/gpu").expect("a secret");
+    run(&["state", "rm", PROFILE]);
+    work.terraform([
+        "import",
+        "-no-color",
+        "-input=false",
+        PROFILE,
+        "secret/spark/gpu",
+    ]);
+    let imported = work.state().unwrap();
+    let blocks = imported.attr(PROFILE, "executor_tolerations").cloned();
+    assert_eq!(
+        blocks.as_ref().and_then(|b| b.pointer("/0/value")),
+        Some(&Json::Null),
+        "{blocks:?}"
+    );
+    let plan_args = ["plan", "-no-color", "-input=false", "-detailed-exitcode"];
+    let plan = run(&plan_args);
+    assert_eq!(plan.code, Some(2), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("rendered") && !plan.stdout.contains("content_sha256"),
+        "the plan changes the content: {}",
+        plan.stdout
+    );
+    run(&apply);
+    let (_, after) = bao.kv_get("secret", "spark/gpu").expect("a secret");
+    assert_eq!(after, written, "the update wrote a new version");
+    let again = run(&plan_args);
+    assert_eq!(again.code, Some(0), "{}", again.stdout);
+}

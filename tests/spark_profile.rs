@@ -521,6 +521,21 @@ fn validate_rejects_bad_settings_before_anything_is_written() {
             failures.push(format!("--- {body}{text}"));
         }
     }
+    // The data source holds its mount and name to the same rules, an empty one included.
+    for (mount, name, line) in [
+        ("", "spark/a", "mount = \"\""),
+        ("secret", "", "name  = \"\""),
+    ] {
+        let data = format!(
+            "{}\ndata \"konoha_spark_profile\" \"d\" {{\n  mount = \"{mount}\"\n  name  = \"{name}\"\n}}\n",
+            providers(Some(&bao))
+        );
+        work.set_config(&data).unwrap();
+        let out = work.terraform(["validate", "-no-color"]);
+        if out.success() || !out.stderr.contains("is empty") || !out.stderr.contains(line) {
+            failures.push(format!("--- data source {line}\n{}", out.stderr));
+        }
+    }
     for (mount, name) in [("secret", "a//b"), ("sec/ret", "x"), ("secret", "/x")] {
         work.set_config(&profile_with(Some(&bao), mount, name, ""))
             .unwrap();

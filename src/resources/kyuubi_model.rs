@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
+use super::omitted::left_out_when_empty;
 use super::placement_model::tolerations_input;
 use super::profile_model::{
     Ints, field_block as block, field_bool, field_string, field_string_map,
@@ -121,7 +122,8 @@ pub fn state_from_arguments(deployment: &Json, ty: &Type) -> Option<Value> {
 }
 
 /// The first place where `live` does not hold what `desired` says, as a readable path; `None`
-/// when every field of `desired` is in `live` with the same value. Fields only in `live` —
+/// when every field of `desired` is in `live` with the same value. An empty string or list
+/// missing from `live` is the same value: the API server leaves it out. Fields only in `live` —
 /// server defaults, `kubectl rollout restart`'s annotation, an injector's — are not compared:
 /// they are not this provider's.
 pub fn first_difference(desired: &Json, live: &Json) -> Option<String> {
@@ -132,7 +134,7 @@ fn difference(desired: &Json, live: &Json, at: String) -> Option<String> {
     match (desired, live) {
         (Json::Object(d), Json::Object(l)) => d.iter().find_map(|(key, dv)| match l.get(key) {
             Some(lv) => difference(dv, lv, format!("{at}.{key}")),
-            None if dv.is_null() => None,
+            None if dv.is_null() || left_out_when_empty(dv) => None,
             None => Some(format!("{at}.{key} (removed)")),
         }),
         (Json::Array(d), Json::Array(l)) => {
@@ -232,6 +234,39 @@ mod tests {
         assert_eq!(
             first_difference(&json!({"data": {"a": "1"}}), &json!({"data": {}})),
             Some(".data.a (removed)".to_owned())
+        );
+    }
+
+    #[test]
+    fn empty_strings_and_lists_the_api_server_leaves_out_are_no_difference() {
+        let desired = json!({"spec": {"template": {"spec": {
+            "tolerations": [{"key": "dedicated", "operator": "Equal", "value": ""}],
+            "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [
+                    {"key": "pool", "operator": "Exists", "values": []}
+                ]}]
+            }}},
+            "volumes": [{"name": "conf", "emptyDir": {}}],
+        }}}});
+        let live = json!({"spec": {"template": {"spec": {
+            "tolerations": [{"key": "dedicated", "operator": "Equal"}],
+            "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "Exists"}]}]
+            }}},
+            "volumes": [{"name": "conf", "emptyDir": {}}],
+        }}}});
+        assert_eq!(first_difference(&desired, &live), None);
+        // An emptyDir that is gone is a change: the API server keeps `{}`.
+        let other_volume = json!({"spec": {"template": {"spec": {
+            "tolerations": [{"key": "dedicated", "operator": "Equal"}],
+            "volumes": [{"name": "conf", "hostPath": {"path": "/tmp"}}],
+        }}}});
+        let desired_volume = json!({"spec": {"template": {"spec": {
+            "volumes": [{"name": "conf", "emptyDir": {}}],
+        }}}});
+        assert_eq!(
+            first_difference(&desired_volume, &other_volume),
+            Some(".spec.template.spec.volumes[name=conf].emptyDir (removed)".to_owned())
         );
     }
 }

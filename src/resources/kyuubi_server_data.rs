@@ -13,7 +13,7 @@ use crate::clients::Clients;
 use crate::framework::{Attribute, Block, DataReadRequest, DataSource, Resource, Schema};
 use crate::kube::{Kind, ObjectRef};
 use crate::kyuubi;
-use crate::tf::{Diagnostic, Diagnostics, Value};
+use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 
 /// The `konoha_kyuubi_server` data source.
 #[derive(Debug)]
@@ -53,6 +53,38 @@ impl DataSource for KyuubiServerData {
                 .attribute(computed(Attribute::int("ready_replicas"), "Server pods ready now."))
                 .attribute(computed(Attribute::int("observed_generation"), "The Deployment generation last rolled out.")),
         )
+    }
+
+    /// Refuses a name or namespace no Deployment can have, an empty one included, at validate
+    /// and at the argument, instead of at read with a request error that names neither.
+    fn validate_config(&self, config: &Value) -> Diagnostics {
+        type Problem = fn(&str) -> Option<String>;
+        let rules: [(&str, Problem, &str); 2] = [
+            (
+                "name",
+                crate::names::dns1123_subdomain_problem,
+                "a Deployment name is a DNS-1123 subdomain",
+            ),
+            (
+                "namespace",
+                crate::names::dns1123_label_problem,
+                "a namespace is a DNS-1123 label",
+            ),
+        ];
+        rules
+            .into_iter()
+            .filter_map(|(attribute, problem_of, what)| {
+                let text = config.attr(attribute).as_str()?;
+                let problem = problem_of(text)?;
+                Some(
+                    Diagnostic::error(
+                        "Invalid Kyuubi server setting",
+                        format!("{text:?} {problem}: {what}"),
+                    )
+                    .at(AttributePath::attr(attribute)),
+                )
+            })
+            .collect()
     }
 
     async fn read(&self, req: DataReadRequest) -> Result<Value, Diagnostics> {

@@ -9,13 +9,15 @@
 //!   cluster), and its data source [`kyuubi_server_data`]; `adoption` judges whether a create
 //!   may take over objects already in the cluster;
 //! - [`placement_model`]: the toleration block's schema and decoding, shared by both resources;
-//! - [`value_readers`]: string and whole-number readers under all the model decoders.
+//! - [`value_readers`]: string and whole-number readers under all the model decoders;
+//! - [`omitted`]: empty values a remote leaves out, read back as the form the state holds.
 
 mod adoption;
 pub mod kyuubi_model;
 pub mod kyuubi_schema;
 pub mod kyuubi_server;
 pub mod kyuubi_server_data;
+pub mod omitted;
 pub mod placement_model;
 pub mod profile_model;
 pub mod rollout_wait;

@@ -4,6 +4,7 @@
 //! One schema and one decoder, so `tolerations` on the server and `executor_tolerations` on the
 //! profile cannot drift apart. The rules themselves are [`crate::placement`]'s.
 
+use super::omitted::keep_prior_empty;
 use super::value_readers::{Ints, field_string};
 use crate::framework::{Attribute, Block, NestedBlock};
 use crate::placement::TolerationInput;
@@ -89,7 +90,10 @@ fn toleration_input(item: &Value, at: &str, ints: &mut Ints) -> TolerationInput 
 /// The `executor_tolerations` blocks for a stored tolerations line (a JSON array of Kubernetes
 /// tolerations, as [`crate::placement::tolerations_json`] writes it); `None` when the line is
 /// not one, so that refresh can show it as a foreign key instead.
-pub fn tolerations_state(text: &str) -> Option<Value> {
+///
+/// The line leaves empty strings out, as the API server does, so a `""` in `prior` (the blocks
+/// the state holds) stays `""` where the line has nothing ([`keep_prior_empty`]).
+pub fn tolerations_state(text: &str, prior: &Value) -> Option<Value> {
     const FIELDS: [&str; 5] = ["key", "operator", "value", "effect", "tolerationSeconds"];
     let items: Vec<serde_json::Value> = serde_json::from_str(text).ok()?;
     items
@@ -117,7 +121,7 @@ pub fn tolerations_state(text: &str) -> Option<Value> {
             ]))
         })
         .collect::<Option<Vec<_>>>()
-        .map(Value::List)
+        .map(|items| keep_prior_empty(Value::List(items), prior))
 }
 
 #[cfg(test)]
@@ -188,7 +192,7 @@ mod tests {
     #[test]
     fn a_stored_tolerations_line_reads_back_as_the_blocks_that_render_it() {
         let text = r#"[{"effect":"NoSchedule","key":"nvidia.com/gpu","operator":"Exists"},{"key":"spot","operator":"Equal","tolerationSeconds":30,"value":"true","effect":"NoExecute"}]"#;
-        let state = tolerations_state(text).expect("a tolerations line");
+        let state = tolerations_state(text, &Value::Null).expect("a tolerations line");
         let mut ints = Ints::default();
         let input = tolerations_input(&state, "executor_tolerations", &mut ints);
         let resolved = crate::placement::resolve_tolerations(&input).expect("known");
@@ -201,8 +205,11 @@ mod tests {
             r#"[{"key":"a","weight":1}]"#,
             r#"[{"key":1}]"#,
         ] {
-            assert_eq!(tolerations_state(foreign), None, "{foreign}");
+            assert_eq!(tolerations_state(foreign, &Value::Null), None, "{foreign}");
         }
-        assert_eq!(tolerations_state("[]"), Some(Value::List(Vec::new())));
+        assert_eq!(
+            tolerations_state("[]", &Value::Null),
+            Some(Value::List(Vec::new()))
+        );
     }
 }

@@ -246,7 +246,7 @@ pub fn state_from_properties(base: &Value, properties: &BTreeMap<String, String>
     // unknown key, so the plan still shows it going.
     let tolerations = properties
         .get(keys::EXECUTOR_TOLERATIONS)
-        .map(|text| tolerations_state(text));
+        .map(|text| tolerations_state(text, base.attr("executor_tolerations")));
     let tolerations_foreign = matches!(tolerations, Some(None));
     state.set_attr(
         "executor_tolerations",

@@ -9,7 +9,7 @@ use super::remote_error;
 use crate::clients::Clients;
 use crate::framework::{Attribute, Block, DataReadRequest, DataSource, Schema};
 use crate::spark::{self, keys};
-use crate::tf::{Diagnostic, Diagnostics, Number, Value};
+use crate::tf::{AttributePath, Diagnostic, Diagnostics, Number, Value};
 
 /// The `konoha_spark_profile` data source.
 #[derive(Debug)]
@@ -82,6 +82,22 @@ impl DataSource for SparkProfileData {
                     "`spark.task.resource.gpu.amount`, when set to a plain decimal.",
                 )),
         )
+    }
+
+    /// Refuses a mount or name the profile resource would refuse (an empty one included),
+    /// before any request to Vault.
+    fn validate_config(&self, config: &Value) -> Diagnostics {
+        [("mount", false), ("name", true)]
+            .into_iter()
+            .filter_map(|(attribute, nested)| {
+                let text = config.attr(attribute).as_str()?;
+                let problem = spark::storage::location_problem(text, nested)?;
+                Some(super::invalid_setting(
+                    AttributePath::attr(attribute),
+                    format!("{text:?} {problem}"),
+                ))
+            })
+            .collect()
     }
 
     async fn read(&self, req: DataReadRequest) -> Result<Value, Diagnostics> {
