@@ -261,18 +261,19 @@ def markdown(results):
         sweep = results.get("sweep")
         if sweep and sweep["count"] == p["count"]:
             out += sweep_table(sweep, p) + [""]
-    out += [
-        "#### Refresh",
-        "",
-        "| size | Vault requests per refreshed profile | refresh cost (plan − plan `-refresh=false`) "
-        "| the same for the floor carrying a profile's state (Terraform's own refresh work) "
-        "| konoha's refresh beyond that | plain keep-alive client, same reads, 10 connections "
-        "| ratio | ReadResource p50 (provider span, read included) | plain client p50 per read | ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for p in results["profiles"]:
-        out += refresh_rows(p)
-    out.append("")
+    if results["profiles"]:  # a Kyuubi-only run (--profiles none) has no refresh table
+        out += [
+            "#### Refresh",
+            "",
+            "| size | Vault requests per refreshed profile | refresh cost (plan − plan `-refresh=false`) "
+            "| the same for the floor carrying a profile's state (Terraform's own refresh work) "
+            "| konoha's refresh beyond that | plain keep-alive client, same reads, 10 connections "
+            "| ratio | ReadResource p50 (provider span, read included) | plain client p50 per read | ratio |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for p in results["profiles"]:
+            out += refresh_rows(p)
+        out.append("")
     for p in results["profiles"]:
         out += cpu_table(p) + [""]
         out += terraform_profile_table(p) + [""]
@@ -365,4 +366,5 @@ if __name__ == "__main__":
     saved = json.loads(Path(sys.argv[1]).read_text())
     doc = Path(sys.argv[2] if len(sys.argv) > 2 else "docs/PERFORMANCE.md")
     write_doc(doc, markdown(saved))
-    Path(sys.argv[3] if len(sys.argv) > 3 else "docs/performance.svg").write_text(svg_chart(saved))
+    if saved["profiles"]:  # the chart plots profile counts
+        Path(sys.argv[3] if len(sys.argv) > 3 else "docs/performance.svg").write_text(svg_chart(saved))

@@ -11,7 +11,6 @@
 use super::schema::Kind;
 use super::status::{self, Reply};
 use super::store::{Key, Store};
-use super::tokenreview;
 use serde_json::{Value, json};
 
 /// A request as the handlers see it.
@@ -242,19 +241,7 @@ pub(crate) fn handle(store: &mut Store, req: &Request<'_>) -> Reply {
         }
         ("GET", Route::Scale(ns, name)) => store.scale(&ns, &name),
         ("PATCH", Route::Scale(ns, name)) => patch_scale(store, &ns, &name, req),
-        ("POST", Route::TokenReview) => {
-            let Store {
-                objects, tokens, ..
-            } = store;
-            tokenreview::review(tokens, req.body, |ns, name| {
-                let key = (Kind::ServiceAccount, ns.to_owned(), name.to_owned());
-                let account = &objects.get(&key)?.obj;
-                account
-                    .pointer("/metadata/uid")?
-                    .as_str()
-                    .map(str::to_owned)
-            })
-        }
+        ("POST", Route::TokenReview) => store.review_token(req.body),
         _ => status::method_not_allowed(),
     }
 }
@@ -322,7 +309,7 @@ fn delete_collection(store: &mut Store, kind: Kind, ns: &str, req: &Request<'_>)
         Err(r) => return r,
     };
     let keys: Vec<Key> = store
-        .objects
+        .objects()
         .keys()
         .filter(|(k, n, _)| *k == kind && n == ns)
         .filter(|key| store.render(key).is_some_and(|o| keep(&o)))

@@ -2,6 +2,12 @@
 //! (which also drives the kubelet in `kubelet.rs`): rollouts create pods per pod-template hash,
 //! pods turn ready, old pods go, status and events follow recordings 11, 14, 18 and 19.
 //!
+//! A tick looks only at what changed since the last one (the store's change record, which
+//! counts a pod's change as its Deployment's), at Deployments still rolling out (whose progress
+//! deadline runs on the clock) and at pods waiting to turn ready, so a quiet cluster costs
+//! nothing however many objects it holds. A tick that finds work is one pass over those objects:
+//! what it writes is looked at on the next tick, as a real controller reacts to its own writes.
+//!
 //! Leaves out ReplicaSet objects (only their names, uids and events exist), surge arithmetic (all
 //! new pods start at once; old pods go once every new one is ready), minReadySeconds and pause.
 //! Pods never become ready when a container image contains `broken` or when the deployment was
@@ -34,9 +40,11 @@ struct Rollout {
 #[derive(Debug, Default)]
 pub(crate) struct Controller {
     rollouts: BTreeMap<(String, String), Rollout>,
-    /// Pod → when it becomes ready (`None`: never).
+    /// Pods not yet ready → when they become ready (`None`: never, reported once and dropped).
     pods: BTreeMap<(String, String), Option<Instant>>,
-    reported: BTreeSet<(String, String)>,
+    /// Deployments whose last sync left the rollout unfinished: synced every tick, since time
+    /// alone (the progress deadline) can change their status.
+    rolling: BTreeSet<Key>,
     rs_uids: BTreeMap<(String, String), String>,
     /// Deployments whose pods never become ready, by (namespace, name).
     pub(crate) never_ready: BTreeSet<(String, String)>,
@@ -51,75 +59,96 @@ fn terminating(o: &Value) -> bool {
 }
 
 impl Controller {
-    /// One pass over everything; the double runs it every 50 ms.
-    pub(crate) fn tick(&mut self, store: &mut Store) {
-        self.collect(store);
-        let deployments: Vec<Key> = store
-            .objects
-            .keys()
+    /// One pass over what changed since the last tick; the double runs it every 50 ms. Returns
+    /// how many Deployments it synced.
+    pub(crate) fn tick(&mut self, store: &mut Store) -> usize {
+        let changed = store.take_changed();
+        self.collect(store, &changed);
+        let due: BTreeSet<Key> = changed
+            .into_iter()
             .filter(|k| k.0 == Kind::Deployment)
-            .cloned()
+            .chain(std::mem::take(&mut self.rolling))
             .collect();
-        for key in deployments {
-            self.sync(store, &key);
+        let synced = due.len();
+        for key in due {
+            if self.sync(store, &key) == Synced::Rolling {
+                self.rolling.insert(key);
+            }
         }
         self.kubelet(store);
+        synced
     }
 
-    /// Garbage collection: terminating pods go, pods of deleted deployments start terminating,
-    /// foreground-deleted objects go once their dependents (a Deployment's pods) are gone.
-    fn collect(&mut self, store: &mut Store) {
-        let done: Vec<Key> = store
-            .objects
+    /// Garbage collection of what changed: terminating pods go, pods of deleted deployments start
+    /// terminating, foreground-deleted objects go once their dependents (a Deployment's pods)
+    /// are gone. Every object that starts terminating is in the change record of the next tick,
+    /// and so is a Deployment whose pod went, so nothing waiting is missed.
+    fn collect(&mut self, store: &mut Store, changed: &BTreeSet<Key>) {
+        let is_terminating =
+            |store: &Store, k: &Key| store.objects().get(k).is_some_and(|s| terminating(&s.obj));
+        let done: Vec<&Key> = changed
             .iter()
-            .filter(|(k, s)| k.0 == Kind::Pod && terminating(&s.obj))
-            .map(|(k, _)| k.clone())
+            .filter(|k| k.0 == Kind::Pod && is_terminating(store, k))
             .collect();
         for key in done {
-            store.objects.remove(&key);
+            store.remove(key);
             self.pods.remove(&(key.1.clone(), key.2.clone()));
         }
-        let orphans: Vec<Key> = store
-            .objects
-            .iter()
-            .filter(|(k, _)| k.0 == Kind::Pod)
-            .filter(|(k, s)| {
-                owning_deployment(&s.obj).is_some_and(|d| {
+        let ownerless = |store: &Store, ns: &str, deployment: &str| {
+            let owner = (Kind::Deployment, ns.to_owned(), deployment.to_owned());
+            store
+                .objects()
+                .get(&owner)
+                .is_none_or(|o| terminating(&o.obj))
+        };
+        let mut orphans: BTreeSet<Key> = BTreeSet::new();
+        for key in changed {
+            match key.0 {
+                Kind::Pod => {
                     let owner = store
-                        .objects
-                        .get(&(Kind::Deployment, k.1.clone(), d.to_owned()));
-                    owner.is_none_or(|o| terminating(&o.obj))
-                })
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
+                        .objects()
+                        .get(key)
+                        .and_then(|s| owning_deployment(&s.obj));
+                    if owner.is_some_and(|d| ownerless(store, &key.1, d)) {
+                        orphans.insert(key.clone());
+                    }
+                }
+                Kind::Deployment if ownerless(store, &key.1, &key.2) => {
+                    let pods = Self::pods_of(store, &key.1, &key.2);
+                    orphans.extend(pods.into_iter().map(|(k, _)| k));
+                }
+                _ => {}
+            }
+        }
         for key in &orphans {
             store.delete(key, None);
         }
-        let finished: Vec<Key> = store
-            .objects
+        let finished: Vec<&Key> = changed
             .iter()
-            .filter(|(k, s)| k.0 != Kind::Pod && terminating(&s.obj))
+            .filter(|k| k.0 != Kind::Pod && is_terminating(store, k))
             // Only a Deployment has dependents here (its pods, by owner); any other object,
             // even one named like a Deployment, goes at once, as a real garbage collector
             // finds no dependents by owner reference for it.
-            .filter(|(k, _)| {
-                k.0 != Kind::Deployment
-                    || !store.objects.iter().any(|(pk, p)| {
-                        pk.0 == Kind::Pod && pk.1 == k.1 && owning_deployment(&p.obj) == Some(&k.2)
-                    })
-            })
-            .map(|(k, _)| k.clone())
+            .filter(|k| k.0 != Kind::Deployment || !Self::has_pods(store, &k.1, &k.2))
             .collect();
         for key in finished {
-            store.objects.remove(&key);
-            self.rollouts.remove(&(key.1, key.2));
+            store.remove(key);
+            self.rollouts.remove(&(key.1.clone(), key.2.clone()));
+            self.rolling.remove(key);
         }
+    }
+
+    /// Whether any pod, terminating or not, belongs to Deployment `ns/name`.
+    fn has_pods(store: &Store, ns: &str, name: &str) -> bool {
+        store
+            .objects()
+            .iter()
+            .any(|(k, p)| k.0 == Kind::Pod && k.1 == ns && owning_deployment(&p.obj) == Some(name))
     }
 
     fn pods_of(store: &Store, ns: &str, name: &str) -> Vec<(Key, Value)> {
         store
-            .objects
+            .objects()
             .iter()
             .filter(|(k, s)| k.0 == Kind::Pod && k.1 == ns && !terminating(&s.obj))
             .filter(|(_, s)| owning_deployment(&s.obj) == Some(name))
@@ -127,12 +156,14 @@ impl Controller {
             .collect()
     }
 
-    fn sync(&mut self, store: &mut Store, key: &Key) {
-        let Some(d) = store.objects.get(key).map(|s| s.obj.clone()) else {
-            return;
+    /// Brings Deployment `key` one step closer to its spec, and says whether it must be looked
+    /// at again without any change (a rollout in progress).
+    fn sync(&mut self, store: &mut Store, key: &Key) -> Synced {
+        let Some(d) = store.objects().get(key).map(|s| s.obj.clone()) else {
+            return Synced::Settled;
         };
         if terminating(&d) {
-            return;
+            return Synced::Settled;
         }
         let (ns, name) = (key.1.clone(), key.2.clone());
         let uid = str_at(&d, "/metadata/uid").to_owned();
@@ -293,7 +324,9 @@ impl Controller {
             );
         }
         let r = self.rollouts.get_mut(&(ns.clone(), name.clone()));
-        let Some(r) = r else { return };
+        let Some(r) = r else {
+            return Synced::Settled;
+        };
         let complete = updated == replicas && total == replicas && ready_new >= replicas;
         let exceeded = conds
             .iter()
@@ -358,6 +391,11 @@ impl Controller {
             o["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
                 json!(revision.to_string());
         });
+        if complete {
+            Synced::Settled
+        } else {
+            Synced::Rolling
+        }
     }
 
     fn rs_uid(&mut self, store: &mut Store, ns: &str, rs: &str) -> String {
@@ -404,26 +442,126 @@ impl Controller {
         self.pods.insert((ns, name), ready_at);
     }
 
-    /// Marks pods ready when their time comes; reports once on pods that never will.
+    /// Marks pods ready when their time comes; reports once on pods that never will. Either
+    /// way the pod leaves the waiting list: nothing else makes a pod unready.
     fn kubelet(&mut self, store: &mut Store) {
         let now = Instant::now();
-        for ((ns, name), ready_at) in self.pods.clone() {
-            let key = (Kind::Pod, ns.clone(), name.clone());
-            let Some(pod) = store.objects.get(&key).map(|s| s.obj.clone()) else {
-                self.pods.remove(&(ns, name));
+        let due: Vec<(String, String)> = self
+            .pods
+            .iter()
+            .filter(|(_, ready_at)| ready_at.is_none_or(|at| at <= now))
+            .map(|(pod, _)| pod.clone())
+            .collect();
+        for (ns, name) in due {
+            let ready_at = self.pods.remove(&(ns.clone(), name.clone())).flatten();
+            let key = (Kind::Pod, ns, name);
+            let Some(pod) = store.objects().get(&key).map(|s| s.obj.clone()) else {
                 continue;
             };
-            match ready_at {
-                Some(at) if at <= now && !pod_ready(&pod) => {
-                    store.update(&key, "kubelet", Via::Status, |p| {
-                        p["status"] = running(&pod, true)
-                    });
-                }
-                None if self.reported.insert((ns.clone(), name.clone())) => {
-                    report_never_ready(store, &pod);
-                }
-                _ => {}
+            if ready_at.is_none() {
+                report_never_ready(store, &pod);
+            } else if !pod_ready(&pod) {
+                store.update(&key, "kubelet", Via::Status, |p| {
+                    p["status"] = running(&pod, true)
+                });
             }
         }
+    }
+}
+
+/// What a sync leaves behind.
+#[derive(Debug, PartialEq, Eq)]
+enum Synced {
+    /// Nothing changes until an object does.
+    Settled,
+    /// The rollout is unfinished: its conditions may change with time alone.
+    Rolling,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Controller, Kind, Store};
+    use serde_json::{Value, json};
+    use std::time::{Duration, Instant};
+
+    const NS: &str = "default";
+
+    fn deployment(image: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "srv"},
+            "spec": {"selector": {"matchLabels": {"app": "srv"}},
+                     "template": {"metadata": {"labels": {"app": "srv"}},
+                                  "spec": {"containers": [{"name": "c", "image": image}]}}}})
+    }
+
+    fn live(store: &Store) -> Value {
+        let key = (Kind::Deployment, NS.to_owned(), "srv".to_owned());
+        store.render(&key).unwrap_or(Value::Null)
+    }
+
+    fn pods(store: &Store) -> Vec<String> {
+        let keys = store.objects().keys();
+        keys.filter(|k| k.0 == Kind::Pod)
+            .map(|k| k.2.clone())
+            .collect()
+    }
+
+    /// Ticks until `done` holds and a tick finds nothing to sync; false after 10 s.
+    fn settle(c: &mut Controller, store: &mut Store, done: impl Fn(&Store) -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if c.tick(store) == 0 && done(store) {
+                return true;
+            }
+            // Pods turn ready on the clock (READY_AFTER); this only paces the polling.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    #[test]
+    fn a_tick_syncs_only_deployments_that_changed_or_are_rolling_out() {
+        let mut store = Store::new();
+        let mut c = Controller::default();
+        let created = store.apply(
+            Kind::Deployment,
+            NS,
+            "srv",
+            deployment("i:1"),
+            "konoha",
+            false,
+        );
+        assert_eq!(created.code, 201, "{}", created.body);
+        let ready = |s: &Store| live(s)["status"]["availableReplicas"] == 1;
+        assert!(settle(&mut c, &mut store, ready), "{}", live(&store));
+        let (before, pods_before) = (live(&store), pods(&store));
+        for _ in 0..3 {
+            assert_eq!(c.tick(&mut store), 0, "a settled deployment is left alone");
+        }
+        assert_eq!(live(&store), before);
+
+        // A change to one of its pods is the Deployment's business: the pod is replaced.
+        let pod = (Kind::Pod, NS.to_owned(), pods_before[0].clone());
+        assert_eq!(store.delete(&pod, None).code, 200);
+        assert_eq!(c.tick(&mut store), 1);
+        let replaced = |s: &Store| ready(s) && pods(s).len() == 1 && pods(s) != pods_before;
+        assert!(settle(&mut c, &mut store, replaced), "{:?}", pods(&store));
+
+        // So is a change of its own: a new template rolls out.
+        let updated = store.apply(
+            Kind::Deployment,
+            NS,
+            "srv",
+            deployment("i:2"),
+            "konoha",
+            false,
+        );
+        assert_eq!(updated.code, 200, "{}", updated.body);
+        assert_eq!(c.tick(&mut store), 1);
+        let rolled = |s: &Store| ready(s) && live(s)["status"]["updatedReplicas"] == 1;
+        assert!(settle(&mut c, &mut store, rolled), "{}", live(&store));
+        assert_eq!(
+            live(&store)["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+            "2"
+        );
     }
 }

@@ -341,7 +341,7 @@ impl KubeDouble {
         let guard = lock(&self.state);
         guard
             .store
-            .objects
+            .objects()
             .iter()
             .filter(|(_, s)| api::selects(&reqs, |k| api::label(&s.obj, k)))
             .map(|((kind, ns, name), _)| (kind.name().to_owned(), ns.clone(), name.clone()))

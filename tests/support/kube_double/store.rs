@@ -1,6 +1,9 @@
 //! The object store: every write (apply, update, create, delete) goes through here, which gives
 //! objects their uid, resourceVersion (one global counter), generation, defaults and managedFields.
 //!
+//! It also remembers which objects changed since the controllers last looked
+//! ([`Store::take_changed`]), so that a controller tick visits only those.
+//!
 //! Leaves out watches, optimistic-concurrency preconditions on writes and `generateName`; the
 //! merge rules live in `ssa.rs`, defaults and validation in `defaults.rs`.
 
@@ -10,9 +13,9 @@ use super::fields::{self, Entry};
 use super::schema::Kind;
 use super::ssa::{self, ApplyError};
 use super::status::{self, Reply};
-use super::tokenreview::Tokens;
+use super::tokenreview::{self, Tokens};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where an object lives: kind, namespace, name.
 pub(crate) type Key = (Kind, String, String);
@@ -37,7 +40,11 @@ pub(crate) enum Via {
 /// All objects of one double.
 #[derive(Debug)]
 pub(crate) struct Store {
-    pub(crate) objects: BTreeMap<Key, Stored>,
+    /// Private, so that every change passes [`Store::changed`]'s bookkeeping.
+    objects: BTreeMap<Key, Stored>,
+    /// Objects stored, changed or removed since the last [`Store::take_changed`], and for each
+    /// such pod the Deployment that owns it, before and after: what the controllers react to.
+    changed: BTreeSet<Key>,
     namespaces: BTreeMap<String, Value>,
     rv: u64,
     pub(crate) ids: Ids,
@@ -64,6 +71,7 @@ impl Store {
     pub(crate) fn new() -> Store {
         let mut s = Store {
             objects: BTreeMap::new(),
+            changed: BTreeSet::new(),
             namespaces: BTreeMap::new(),
             rv: 200,
             ids: Ids::new(),
@@ -74,6 +82,51 @@ impl Store {
             s.create_namespace(ns);
         }
         s
+    }
+
+    /// Every object, by key.
+    pub(crate) fn objects(&self) -> &BTreeMap<Key, Stored> {
+        &self.objects
+    }
+
+    /// What changed since the last call (see [`Store::changed`]), emptying the record.
+    pub(crate) fn take_changed(&mut self) -> BTreeSet<Key> {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Records that the object at `key`, which is (or was) `obj`, changed; a pod's change
+    /// counts as a change of the Deployment that owns it, whose status counts its pods.
+    fn touch(&mut self, key: &Key, obj: &Value) {
+        if key.0 == Kind::Pod
+            && let Some(deployment) = owning_deployment(obj)
+        {
+            let owner = (Kind::Deployment, key.1.clone(), deployment.to_owned());
+            self.changed.insert(owner);
+        }
+        self.changed.insert(key.clone());
+    }
+
+    /// Removes the object at `key` at once (the garbage collector's last step).
+    pub(crate) fn remove(&mut self, key: &Key) -> Option<Stored> {
+        let removed = self.objects.remove(key)?;
+        self.touch(key, &removed.obj);
+        Some(removed)
+    }
+
+    /// Answers a TokenReview (`body`): a token this double issued, whose service account still
+    /// exists with the uid it was issued for, authenticates.
+    pub(crate) fn review_token(&mut self, body: &[u8]) -> Reply {
+        let Store {
+            objects, tokens, ..
+        } = self;
+        tokenreview::review(tokens, body, |ns, name| {
+            let key = (Kind::ServiceAccount, ns.to_owned(), name.to_owned());
+            let account = &objects.get(&key)?.obj;
+            account
+                .pointer("/metadata/uid")?
+                .as_str()
+                .map(str::to_owned)
+        })
     }
 
     /// The current resourceVersion (what lists report).
@@ -381,6 +434,11 @@ impl Store {
         let rv = self.bump();
         meta(&mut obj).insert("resourceVersion".into(), json!(rv));
         let created = old.is_none();
+        if let Some(old) = old {
+            // A pod that changed owner counts for both Deployments.
+            self.touch(&key, &old.obj);
+        }
+        self.touch(&key, &obj);
         self.objects.insert(key.clone(), Stored { obj, entries });
         let body = self.render(&key).unwrap_or(Value::Null);
         Reply::ok(if created { 201 } else { 200 }, body)
@@ -457,6 +515,7 @@ impl Store {
         if graceful || foreground {
             if stored.obj.pointer("/metadata/deletionTimestamp").is_none() {
                 let rv = self.bump();
+                self.touch(key, &stored.obj);
                 if let Some(s) = self.objects.get_mut(key) {
                     let generation = s
                         .obj
@@ -482,15 +541,17 @@ impl Store {
         if key.0 == Kind::Deployment && propagation == Some("Orphan") {
             self.orphan_pods_of(&key.1, &key.2);
         }
-        self.objects.remove(key);
+        self.remove(key);
         let uid = str_at(&stored.obj, "/metadata/uid").unwrap_or("");
         status::deleted(key.0, &key.2, uid)
     }
 
     fn orphan_pods_of(&mut self, ns: &str, deployment: &str) {
-        for ((kind, pod_ns, _), s) in self.objects.iter_mut() {
+        for (key, s) in self.objects.iter_mut() {
+            let (kind, pod_ns, _) = key;
             if *kind == Kind::Pod && pod_ns == ns && owning_deployment(&s.obj) == Some(deployment) {
                 meta(&mut s.obj).remove("ownerReferences");
+                self.changed.insert(key.clone());
             }
         }
     }
