@@ -269,3 +269,40 @@ fn a_server_that_stops_answering_fails_the_apply_at_the_operations_timeout() {
     assert!(w.cluster.get(DEPLOYMENT_PATH).is_some());
     w.destroy();
 }
+
+/// A refresh reads a server's objects all at once: with the ServiceAccount's read hanging (RBAC
+/// is read first in the objects' order), the reads of the ConfigMap, Service and retired
+/// PodDisruptionBudget still reach the server. Read one after another, none of them would.
+#[test]
+fn a_refresh_reads_the_servers_objects_concurrently() {
+    let w = World::start();
+    w.set_config(4, "");
+    let out = w.apply();
+    assert!(out.success(), "{}", out.stderr);
+    let ns = "/api/v1/namespaces/kyuubi";
+    let service_account = format!("{ns}/serviceaccounts/kyuubi-dbt");
+    w.double().clear_requests();
+    w.double()
+        .inject(Fault::new(Some("GET"), &service_account, Answer::Hang));
+    let mut plan = w
+        .work
+        .spawn_terraform(&["plan", "-no-color", "-input=false"]);
+    let others = [
+        format!("{ns}/configmaps/kyuubi-dbt-conf"),
+        format!("{ns}/services/kyuubi-dbt"),
+        "/apis/policy/v1/namespaces/kyuubi/poddisruptionbudgets/kyuubi-dbt".to_owned(),
+    ];
+    let all_read = w
+        .cluster
+        .poll_until(std::time::Duration::from_secs(60), |_| {
+            w.count("GET", &service_account) > 0
+                && others.iter().all(|path| w.count("GET", path) > 0)
+        });
+    let _ = plan.kill();
+    let _ = plan.wait();
+    assert!(
+        all_read,
+        "while the ServiceAccount read hung, the server saw only: {:?}",
+        w.double().requests()
+    );
+}

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::future::try_join_all;
 use serde_json::Value as Json;
 
 use super::adoption::not_ours;
@@ -459,25 +460,20 @@ async fn remove_retired_objects(
 }
 
 /// The first retired object (see [`remove_retired_objects`]) still in the cluster as this
-/// server's own, as a drift reason.
-async fn retired_object_present(
-    kube: &KubeClient,
+/// server's own, as a drift reason; `found` pairs each retired object with what a read found.
+fn retired_object_present<'a>(
     settings: &ServerSettings,
-) -> Result<Option<String>, Diagnostics> {
-    for object in kyuubi::manifests::retired_objects(settings) {
-        let target = object_ref(&object)?;
-        let live = kube
-            .get_opt(&target)
-            .await
-            .map_err(|e| remote_error("Unable to read the Kyuubi server", &e))?;
-        if live.is_some_and(|live| not_ours(&live, &settings.name).is_none()) {
-            return Ok(Some(format!(
-                "{} {} (present, but replicas = {} has none)",
-                object.kind, object.name, settings.replicas
-            )));
-        }
-    }
-    Ok(None)
+    found: impl IntoIterator<Item = (&'a kyuubi::Object, Option<Json>)>,
+) -> Option<String> {
+    found.into_iter().find_map(|(object, live)| {
+        live.filter(|live| not_ours(live, &settings.name).is_none())
+            .map(|_| {
+                format!(
+                    "{} {} (present, but replicas = {} has none)",
+                    object.kind, object.name, settings.replicas
+                )
+            })
+    })
 }
 
 /// The state with the status attributes read from the Deployment (0 when unknown).
@@ -542,12 +538,26 @@ impl Resource for KyuubiServer {
             return Ok(Some(current).into());
         };
         let kube = &self.kube().await?;
-        let get = |target: ObjectRef| async move {
-            kube.get_opt(&target).await.map_err(|e| {
+        let desired = desired_objects(&settings, &current, None);
+        let retired = kyuubi::manifests::retired_objects(&settings);
+        // One round of concurrent reads, not one read after another: against a remote API
+        // server every read is a network round trip, and a server has about ten objects.
+        let mut targets = vec![deployment_ref(&settings)];
+        for object in desired
+            .iter()
+            .filter(|o| o.kind != "Deployment")
+            .chain(&retired)
+        {
+            targets.push(object_ref(object)?);
+        }
+        let mut lives = try_join_all(targets.iter().map(|target| async move {
+            kube.get_opt(target).await.map_err(|e| {
                 Diagnostics::from(remote_error("Unable to read the Kyuubi server", &e))
             })
-        };
-        let Some(deployment) = get(deployment_ref(&settings)).await? else {
+        }))
+        .await?
+        .into_iter();
+        let Some(deployment) = lives.next().flatten() else {
             tracing::info!(name = %settings.name, "Kyuubi Deployment is gone");
             return Ok(None.into());
         };
@@ -556,27 +566,27 @@ impl Resource for KyuubiServer {
         // hash on the pod template stands for it.
         let mut drift = None;
         let mut taken = Vec::new();
-        for object in desired_objects(&settings, &current, None) {
+        for object in &desired {
             let live = if object.kind == "Deployment" {
                 Some(deployment.clone())
             } else {
-                get(object_ref(&object)?).await?
+                lives.next().flatten()
             };
             let Some(live) = live else {
-                drift.get_or_insert_with(|| format!("{} (deleted)", object_name(&object)));
+                drift.get_or_insert_with(|| format!("{} (deleted)", object_name(object)));
                 continue;
             };
-            let object_taken = taken_from_konoha(&object, &live);
+            let object_taken = taken_from_konoha(object, &live);
             if let Some(first) = object_taken.first() {
                 drift.get_or_insert_with(|| first.clone());
             } else if let Some(path) = first_difference(&object.body, &live) {
                 let path = path.trim_start_matches('.');
-                drift.get_or_insert_with(|| format!("{}: {path}", object_name(&object)));
+                drift.get_or_insert_with(|| format!("{}: {path}", object_name(object)));
             }
             taken.extend(object_taken);
         }
         if drift.is_none() {
-            drift = retired_object_present(kube, &settings).await?;
+            drift = retired_object_present(&settings, retired.iter().zip(lives));
         }
         if let Some(reason) = drift {
             tracing::info!(%reason, "drift");
