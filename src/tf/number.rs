@@ -122,12 +122,17 @@ impl Number {
         }
     }
 
-    /// The same number in canonical form: whole floats become integers, so that values decoded
-    /// from JSON and msgpack compare equal.
+    /// The same number in canonical form: whole floats that an `i64` holds become integers, so
+    /// that values decoded from JSON and msgpack compare equal (JSON has one syntax for a whole
+    /// number, and go-cty's msgpack sends every whole `int64` as an integer). Exact: a whole
+    /// float in that range is an integer, whatever its size.
     pub fn canonical(self) -> Self {
-        match self.as_i64() {
-            Some(i) => Number::Int(i),
-            None => self,
+        const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+        match self {
+            Number::Float(f) if f.fract() == 0.0 && (-TWO_TO_63..TWO_TO_63).contains(&f) => {
+                Number::Int(f as i64)
+            }
+            other => other,
         }
     }
 }
@@ -263,6 +268,19 @@ mod tests {
     fn whole_floats_are_canonical_ints() {
         assert_eq!(Number::Float(4.0).canonical(), Number::Int(4));
         assert_eq!(Number::Float(4.5).canonical(), Number::Float(4.5));
+        // Beyond 2^53 but inside i64 (found by the JSON round-trip property test).
+        assert_eq!(
+            Number::Float(-4.701614160152372e16).canonical(),
+            Number::Int(-47_016_141_601_523_720)
+        );
+        assert_eq!(
+            Number::Float(-9.223372036854775808e18).canonical(),
+            Number::Int(i64::MIN)
+        );
+        assert_eq!(
+            Number::Float(9.223372036854775808e18).canonical(),
+            Number::Float(9.223372036854775808e18)
+        );
     }
 
     /// The texts go-cty sends, and what each one is.
