@@ -25,10 +25,10 @@ bao="${KONOHA_BAO_BIN:-$repo/.venv/bin/bao}"
 cargo build --release --bin terraform-provider-konoha >&2
 # The double is test support (dev-dependencies), built as an example. In release, so that the
 # Kyuubi figures measure Terraform and the provider rather than an unoptimised double (a debug
-# double spent 3.5x the CPU serving one 50-server plan). A separate command from the provider's: built together,
-# the dev-dependencies' features would be unified into the provider binary being measured.
-# Costs ~6 minutes of extra build on 2 cores the first time. Terraform and kubectl are timed
-# against the same double.
+# double spent 3.5x the CPU serving one 50-server plan). A separate command from the
+# provider's: built together, the dev-dependencies' features would be unified into the
+# provider binary being measured. Costs ~6 minutes of extra build on 2 cores the first time.
+# Terraform and kubectl are timed against the same double.
 cargo build --release --example bench-kube-double >&2
 
 exec python3 scripts/bench/bench.py \

@@ -365,6 +365,17 @@ class Bench:
         self.terraform(floor, "apply", "-auto-approve")
         result["plan"] = summary([self.terraform(konoha, "plan", "-detailed-exitcode") for _ in range(runs)])
         result["floor_plan"] = summary([self.terraform(floor, "plan", "-detailed-exitcode") for _ in range(runs)])
+        # The floor carrying each server's state, as for the profiles: what Terraform spends on
+        # the servers' state with no provider and no cluster.
+        wide = self.work / "kyuubi-wide"
+        wide.mkdir()
+        carried = state_attributes(konoha)
+        (wide / "main.tf").write_text("".join(
+            f'resource "terraform_data" "w{i}" {{\n  triggers_replace = {hcl_literal(carried[f"s{i}"])}\n}}\n'
+            for i in range(1, servers + 1)
+        ))
+        self.terraform(wide, "apply", "-auto-approve")
+        result["wide_plan"] = summary([self.terraform(wide, "plan", "-detailed-exitcode") for _ in range(runs)])
         applies, writes, requests = [], [], []
         for _ in range(runs):
             ask("clear")
