@@ -97,6 +97,16 @@ fn placed(replicas: u32, more: &str) -> String {
     )
 }
 
+/// Drift: `kubectl edit` moves the server's pods to another node pool.
+fn edit_node_pool_by_hand(w: &World) -> Result<(), String> {
+    w.kube
+        .update_as("kubectl-edit", DEPLOYMENT, |d| {
+            d["spec"]["template"]["spec"]["nodeSelector"]["node-pool"] = Json::from("elsewhere");
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 fn check_budget(w: &World) -> Result<(), String> {
     let budget = w.kube.get(BUDGET).ok_or("no PodDisruptionBudget")?;
     let expected = json!({
@@ -154,15 +164,7 @@ fn placement_reaches_the_pods_and_the_budget_follows_replicas() {
         // A node selector edited by hand is drift: the plan updates the server.
         .step(
             Step::config(two.clone())
-                .pre_config(|_| {
-                    w.kube
-                        .update_as("kubectl-edit", DEPLOYMENT, |d| {
-                            d["spec"]["template"]["spec"]["nodeSelector"]["node-pool"] =
-                                Json::from("elsewhere");
-                        })
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
-                })
+                .pre_config(|_| edit_node_pool_by_hand(&w))
                 .plan_only()
                 .expect_non_empty_plan()
                 .plan_check(|plan| {
@@ -361,15 +363,7 @@ fn an_empty_toleration_value_stays_empty_through_drift_and_import() {
         // A node selector edited by hand: the plan names it, and only it.
         .step(
             Step::config(config)
-                .pre_config(|_| {
-                    w.kube
-                        .update_as("kubectl-edit", DEPLOYMENT, |d| {
-                            d["spec"]["template"]["spec"]["nodeSelector"]["node-pool"] =
-                                Json::from("elsewhere");
-                        })
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
-                })
+                .pre_config(|_| edit_node_pool_by_hand(&w))
                 .plan_only()
                 .expect_non_empty_plan()
                 .plan_check(|plan| {
