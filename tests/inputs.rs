@@ -225,6 +225,11 @@ fn other_bad_inputs_are_refused_at_validate() {
             "\"NVIDIA.com\" is not a vendor domain",
         ),
         (
+            config(&bao, name, "  max_versions = 0", None),
+            "0 is too small: it must be at least 1 (leave max_versions out to keep the mount's \
+             setting)",
+        ),
+        (
             with_server("  labels = { \"app.kubernetes.io/instance\" = \"other\" }"),
             "\"app.kubernetes.io/instance\" is set by the provider on every object",
         ),

@@ -291,6 +291,31 @@ fn metadata_changes_write_no_new_version() {
 }
 
 #[test]
+fn a_version_limit_taken_out_of_the_configuration_goes_back_to_the_mounts() {
+    let bao = OpenBao::start();
+    let provider = InProcessProvider::start();
+    let name = "spark/limit";
+    let with = |body: &str| profile_with(Some(&bao), "secret", name, body);
+    let limit = || bao.kv_metadata("secret", name).unwrap()["max_versions"].clone();
+    TestCase::new(provider.hookup())
+        .step(Step::config(with("  max_versions = 3\n")).check(|_| {
+            (limit() == 3)
+                .then_some(())
+                .ok_or(format!("max_versions not written: {}", limit()))
+        }))
+        // 0 is Vault's "the mount's setting". Before the fix the 3 stayed, unseen by refresh,
+        // and an import read it back against a state holding null.
+        .step(Step::config(with("")).check(|state| {
+            state.check_no_attr("konoha_spark_profile.p", "max_versions")?;
+            (limit() == 0)
+                .then_some(())
+                .ok_or(format!("max_versions left at {}", limit()))
+        }))
+        .step(Step::import("konoha_spark_profile.p").import_state_verify())
+        .run_or_panic();
+}
+
+#[test]
 fn a_concurrent_edit_fails_the_apply_and_survives() {
     let bao = OpenBao::start();
     let provider = InProcessProvider::start();

@@ -273,7 +273,8 @@ impl SparkProfile {
                      values up to 512 characters.",
                 ))
                 .attribute(Attribute::int("max_versions").optional().description(
-                    "How many versions Vault keeps of this secret; the mount's setting applies when unset.",
+                    "How many versions Vault keeps of this secret, at least 1; the mount's setting applies \
+                     when unset, and again when it is removed.",
                 ))
                 .attribute(
                     Attribute::bool("delete_all_versions")
@@ -448,7 +449,14 @@ impl SparkProfile {
         if !changed {
             return Ok(());
         }
-        let (max_versions, custom) = desired_metadata(planned)?;
+        let (mut max_versions, custom) = desired_metadata(planned)?;
+        // A limit taken out of the configuration goes back to the mount's setting, which Vault
+        // spells 0, as the attribute's description promises; left alone, the old limit would
+        // stay in force unseen (a refresh reads the limit only while it is managed). A limit
+        // never managed is not touched.
+        if max_versions.is_none() && !prior.attr("max_versions").is_null() {
+            max_versions = Some(0);
+        }
         vault
             .write_metadata(mount, name, max_versions, &custom)
             .await

@@ -72,8 +72,10 @@ pub(crate) fn check_metadata(input: &ProfileInput, out: &mut Vec<Violation>) {
         out,
         vec![PathSegment::Attr("max_versions")],
         &input.max_versions,
-        0,
-        "0 keeps the mount's setting",
+        1,
+        // Vault stores 0 for "the mount's setting", which an unset max_versions already says:
+        // with two spellings for one meaning, an import could not tell which was written.
+        "leave max_versions out to keep the mount's setting",
     );
     if let Some(entries) = input.custom_metadata.value() {
         check_custom_metadata(entries, out);
@@ -260,17 +262,20 @@ mod tests {
     }
 
     #[test]
-    fn max_versions_is_not_negative() {
+    fn max_versions_is_at_least_one() {
         let with = |v| ProfileInput {
             max_versions: Field::Set(v),
             ..at("secret", "etl")
         };
-        assert_eq!(violations(with(0)), Vec::<String>::new());
-        assert_eq!(
-            violations(with(-1)),
-            vec![
-                "max_versions: -1 is too small: it must be at least 0 (0 keeps the mount's setting)"
-            ]
-        );
+        assert_eq!(violations(with(1)), Vec::<String>::new());
+        for v in [0, -1] {
+            assert_eq!(
+                violations(with(v)),
+                vec![format!(
+                    "max_versions: {v} is too small: it must be at least 1 (leave max_versions \
+                     out to keep the mount's setting)"
+                )]
+            );
+        }
     }
 }
