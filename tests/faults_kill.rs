@@ -14,84 +14,35 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Child;
 use std::time::Duration;
 
 use serde_json::json;
-use support::cluster::{Backend, Cluster};
-use support::fault_proxy::{FaultProxy, Matcher, Misbehave, Rule};
+use support::cluster::Backend;
+use support::fault_proxy::{Matcher, Misbehave, Rule};
 use support::kube_double::faults::{Answer, Fault};
-use support::openbao::OpenBao;
-use support::terraform::{Output, ProviderHookup, Workdir};
+use support::world::{World, WorldBuilder};
 
 const SECRET_PATH: &str = "/v1/secret/data/spark/dbt";
 const DEPLOYMENT_PATH: &str = "/apis/apps/v1/namespaces/kyuubi/deployments/kyuubi-dbt";
 /// How long a write may take to reach the server once the apply starts.
 const WRITE_DEADLINE: Duration = Duration::from_secs(120);
 
-struct World {
-    cluster: Cluster,
-    bao: OpenBao,
-    proxy: FaultProxy,
-    work: Workdir,
-    kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
+/// A world whose provider runs as its own process (so it can be killed) and reaches OpenBao
+/// through the fault proxy (so a profile write can be held back).
+fn killable() -> WorldBuilder {
+    World::builder().cargo_binary().fault_proxy()
 }
 
+// This file's own steps.
 impl World {
-    fn start(cluster: Cluster) -> World {
-        cluster.create_namespace("kyuubi");
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = cluster.write_kubeconfig(dir.path());
-        let bao = OpenBao::start();
-        let proxy = FaultProxy::start(&bao.addr);
-        World {
-            work: Workdir::new(&ProviderHookup::cargo_binary()).unwrap(),
-            cluster,
-            bao,
-            proxy,
-            kubeconfig,
-            _dir: dir,
-        }
-    }
-
     fn set_config(&self, executor_instances: u32) {
-        let hcl =
-            support::hcl::provider_header(&self.proxy.url(), &self.bao.token, &self.kubeconfig)
-                + &support::hcl::profile_and_server(executor_instances, support::hcl::VAULT_AGENT);
-        self.work.set_config(&hcl).unwrap();
-    }
-
-    fn apply(&self) -> Output {
-        self.work
-            .terraform(["apply", "-auto-approve", "-no-color", "-input=false"])
+        self.set_profile_and_server(executor_instances, support::hcl::VAULT_AGENT);
     }
 
     fn start_apply(&self) -> Child {
         self.work
             .spawn_terraform(&["apply", "-auto-approve", "-no-color", "-input=false"])
-    }
-
-    fn state_list(&self) -> Vec<String> {
-        let out = self.work.terraform(["state", "list"]);
-        out.stdout.lines().map(str::to_owned).collect()
-    }
-
-    fn converge(&self) {
-        let out = self.apply();
-        assert!(out.success(), "the re-apply failed: {}", out.stderr);
-        let plan = self
-            .work
-            .terraform(["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
-        assert_eq!(plan.code, Some(0), "not converged: {}", plan.stdout);
-    }
-
-    fn destroy(&self) {
-        let out = self
-            .work
-            .terraform(["destroy", "-auto-approve", "-no-color"]);
-        assert!(out.success(), "{}", out.stderr);
     }
 }
 
@@ -139,14 +90,14 @@ fn kill_provider(terraform: Child) -> std::process::Output {
 
 #[test]
 fn a_provider_killed_after_the_profile_write_is_adopted_on_re_apply() {
-    let w = World::start(Cluster::start());
+    let w = killable().start();
     w.set_config(4);
-    w.proxy.add(Rule::new(
+    w.proxy().add(Rule::new(
         Matcher::new(Some("POST"), SECRET_PATH),
         Misbehave::ForwardThenHang,
     ));
     let apply = w.start_apply();
-    let written = w.proxy.wait_for(WRITE_DEADLINE, |log| {
+    let written = w.proxy().wait_for(WRITE_DEADLINE, |log| {
         log.iter()
             .any(|s| s.method == "POST" && s.path == SECRET_PATH && s.answered == Some(200))
     });
@@ -157,7 +108,7 @@ fn a_provider_killed_after_the_profile_write_is_adopted_on_re_apply() {
     assert_eq!(w.state_list(), Vec::<String>::new());
     assert_eq!(w.bao.kv_versions("secret", "spark/dbt").len(), 1);
 
-    w.proxy.heal();
+    w.proxy().heal();
     w.converge();
     let state = w.work.state().unwrap();
     state
@@ -173,8 +124,8 @@ fn a_provider_killed_after_the_profile_write_is_adopted_on_re_apply() {
 
 #[test]
 fn a_provider_killed_after_the_server_was_applied_is_adopted_on_re_apply() {
-    let w = World::start(Cluster::start_backend(&Backend::Double));
-    let double = w.cluster.double().unwrap();
+    let w = killable().backend(Backend::Double).start();
+    let double = w.double();
     w.set_config(4);
     double.inject(Fault::new(Some("PATCH"), DEPLOYMENT_PATH, Answer::HandleThenHang).times(1));
     let apply = w.start_apply();
@@ -205,7 +156,7 @@ fn a_provider_killed_after_the_server_was_applied_is_adopted_on_re_apply() {
 
 #[test]
 fn a_profile_with_other_content_in_vault_is_refused_with_the_import_command() {
-    let w = World::start(Cluster::start());
+    let w = killable().start();
     w.bao.kv_put(
         "secret",
         "spark/dbt",
@@ -234,7 +185,7 @@ fn a_profile_with_other_content_in_vault_is_refused_with_the_import_command() {
 
 #[test]
 fn an_object_someone_else_made_is_refused_not_adopted() {
-    let w = World::start(Cluster::start());
+    let w = killable().start();
     w.cluster
         .apply_as(
             "helm",

@@ -12,83 +12,25 @@
 
 mod support;
 
-use support::cluster::{Backend, Cluster};
-use support::kube_double::KubeDouble;
+use support::cluster::Backend;
 use support::kube_double::faults::{Answer, Fault};
-use support::openbao::OpenBao;
-use support::provider::InProcessProvider;
-use support::terraform::Workdir;
+use support::world::World;
 
 const DEPLOYMENT_PATH: &str = "/apis/apps/v1/namespaces/kyuubi/deployments/kyuubi-dbt";
 
-/// The double with a `kyuubi` namespace, an OpenBao, a provider, and a working dir for them.
-struct World {
-    cluster: Cluster,
-    bao: OpenBao,
-    _provider: InProcessProvider,
-    work: Workdir,
-    kubeconfig: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+/// The world of these tests: on the double, whatever `KUBEBUILDER_ASSETS` says.
+fn start_on_the_double() -> World {
+    World::builder().backend(Backend::Double).start()
 }
 
+// This file's own steps.
 impl World {
-    fn start() -> World {
-        let cluster = Cluster::start_backend(&Backend::Double);
-        cluster.create_namespace("kyuubi");
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = cluster.write_kubeconfig(dir.path());
-        let provider = InProcessProvider::start();
-        World {
-            work: Workdir::new(&provider.hookup()).unwrap(),
-            cluster,
-            bao: OpenBao::start(),
-            _provider: provider,
-            kubeconfig,
-            _dir: dir,
-        }
-    }
-
-    fn double(&self) -> &KubeDouble {
-        self.cluster
-            .double()
-            .expect("fault tests run on the double")
-    }
-
     /// A profile with `executor_instances` and a server using its `ref`; `server_body` adds
     /// lines to the server.
     fn set_config(&self, executor_instances: u32, server_body: &str) {
-        let hcl = support::hcl::provider_header(&self.bao.addr, &self.bao.token, &self.kubeconfig)
-            + &support::hcl::profile_and_server(
-                executor_instances,
-                &format!("{}{server_body}\n", support::hcl::VAULT_AGENT),
-            );
-        self.work.set_config(&hcl).unwrap();
-    }
-
-    fn apply(&self) -> support::terraform::Output {
-        self.work
-            .terraform(["apply", "-auto-approve", "-no-color", "-input=false"])
-    }
-
-    /// The resource addresses in the state.
-    fn state_list(&self) -> Vec<String> {
-        let out = self.work.terraform(["state", "list"]);
-        out.stdout.lines().map(str::to_owned).collect()
-    }
-
-    /// Applies the configuration as it is and asserts that the plan after it is empty.
-    fn converge(&self) {
-        let out = self.apply();
-        assert!(out.success(), "the healthy re-apply failed: {}", out.stderr);
-        let plan = self
-            .work
-            .terraform(["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
-        assert_eq!(
-            plan.code,
-            Some(0),
-            "not converged: {}{}",
-            plan.stdout,
-            plan.stderr
+        self.set_profile_and_server(
+            executor_instances,
+            &format!("{}{server_body}\n", support::hcl::VAULT_AGENT),
         );
     }
 
@@ -100,24 +42,11 @@ impl World {
             .filter(|(m, p)| m == method && p.split('?').next() == Some(path))
             .count()
     }
-
-    fn server_objects(&self) -> Vec<(String, String, String)> {
-        self.cluster
-            .objects_with_label("app.kubernetes.io/instance=kyuubi-dbt")
-    }
-
-    fn destroy(&self) {
-        self.double().clear_faults();
-        let out = self
-            .work
-            .terraform(["destroy", "-auto-approve", "-no-color"]);
-        assert!(out.success(), "destroy failed: {}", out.stderr);
-    }
 }
 
 #[test]
 fn answers_of_429_and_503_are_retried_and_the_apply_succeeds() {
-    let w = World::start();
+    let w = start_on_the_double();
     w.set_config(4, "");
     let unavailable = Answer::Status {
         code: 503,
@@ -163,7 +92,7 @@ fn answers_of_429_and_503_are_retried_and_the_apply_succeeds() {
 
 #[test]
 fn a_server_that_keeps_failing_gets_a_clear_error_and_no_state_for_what_did_not_happen() {
-    let w = World::start();
+    let w = start_on_the_double();
     w.set_config(4, "");
     let unavailable = Answer::Status {
         code: 503,
@@ -230,7 +159,7 @@ fn a_server_that_keeps_failing_gets_a_clear_error_and_no_state_for_what_did_not_
 
 #[test]
 fn a_server_that_stops_answering_fails_the_apply_at_the_operations_timeout() {
-    let w = World::start();
+    let w = start_on_the_double();
     let timeouts = "  timeouts {\n    create = \"3s\"\n  }\n";
     w.set_config(4, timeouts);
     w.double()
@@ -275,7 +204,7 @@ fn a_server_that_stops_answering_fails_the_apply_at_the_operations_timeout() {
 /// PodDisruptionBudget still reach the server. Read one after another, none of them would.
 #[test]
 fn a_refresh_reads_the_servers_objects_concurrently() {
-    let w = World::start();
+    let w = start_on_the_double();
     w.set_config(4, "");
     let out = w.apply();
     assert!(out.success(), "{}", out.stderr);

@@ -11,92 +11,33 @@
 
 mod support;
 
-use std::path::PathBuf;
-
-use support::cluster::Cluster;
-use support::fault_proxy::{FaultProxy, Matcher, Misbehave, Rule};
-use support::openbao::OpenBao;
-use support::provider::InProcessProvider;
-use support::terraform::{Output, Workdir};
+use support::fault_proxy::{Matcher, Misbehave, Rule};
+use support::terraform::Output;
+use support::world::World;
 
 const SECRET_PATH: &str = "/v1/secret/data/spark/dbt";
 
-struct World {
-    cluster: Cluster,
-    bao: OpenBao,
-    proxy: FaultProxy,
-    _provider: InProcessProvider,
-    work: Workdir,
-    kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
+// This file's own steps.
 impl World {
-    fn start() -> World {
-        let cluster = Cluster::start();
-        cluster.create_namespace("kyuubi");
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = cluster.write_kubeconfig(dir.path());
-        let bao = OpenBao::start();
-        let proxy = FaultProxy::start(&bao.addr);
-        let provider = InProcessProvider::start();
-        World {
-            work: Workdir::new(&provider.hookup()).unwrap(),
-            cluster,
-            bao,
-            proxy,
-            _provider: provider,
-            kubeconfig,
-            _dir: dir,
-        }
-    }
-
     /// A profile and a server that copies it into a Kubernetes Secret, through the proxy.
     fn set_config(&self, executor_instances: u32) {
-        let hcl =
-            support::hcl::provider_header(&self.proxy.url(), &self.bao.token, &self.kubeconfig)
-                + &support::hcl::profile_and_server(
-                    executor_instances,
-                    "  delivery      = \"kubernetes-secret\"
-",
-                );
-        self.work.set_config(&hcl).unwrap();
-    }
-
-    fn apply(&self) -> Output {
-        self.work
-            .terraform(["apply", "-auto-approve", "-no-color", "-input=false"])
+        self.set_profile_and_server(
+            executor_instances,
+            "  delivery      = \"kubernetes-secret\"\n",
+        );
     }
 
     /// From the profile's write on, every request to Vault gets `misbehave`.
     fn fail_after_the_profile_write(&self, misbehave: Misbehave) {
-        self.proxy.add(
+        self.proxy().add(
             Rule::new(Matcher::new(None, ""), misbehave)
                 .once_answered(Matcher::new(Some("POST"), SECRET_PATH)),
         );
     }
 
-    fn state_list(&self) -> Vec<String> {
-        let out = self.work.terraform(["state", "list"]);
-        out.stdout.lines().map(str::to_owned).collect()
-    }
-
     fn pending_plan(&self) -> Output {
         self.work
             .terraform(["plan", "-detailed-exitcode", "-no-color", "-input=false"])
-    }
-
-    fn converge(&self) {
-        self.proxy.heal();
-        let out = self.apply();
-        assert!(out.success(), "the healthy re-apply failed: {}", out.stderr);
-        let plan = self.pending_plan();
-        assert_eq!(plan.code, Some(0), "not converged: {}", plan.stdout);
-    }
-
-    fn server_objects(&self) -> Vec<(String, String, String)> {
-        self.cluster
-            .objects_with_label("app.kubernetes.io/instance=kyuubi-dbt")
     }
 
     /// The fault on create, then on update; `expected` is in the error both times.
@@ -127,6 +68,7 @@ impl World {
             .kv_get("secret", "spark/dbt")
             .expect("the profile in Vault");
         assert_eq!(written.0["spark.executor.instances"], "4");
+        self.heal();
         self.converge();
         assert!(!self.server_objects().is_empty());
 
@@ -137,7 +79,7 @@ impl World {
         let out = self.apply();
         assert!(!out.success(), "the apply must fail");
         assert!(out.stderr.contains(expected), "{}", out.stderr);
-        self.proxy.heal();
+        self.heal();
         let plan = self.pending_plan();
         assert_eq!(plan.code, Some(2), "{}", plan.stdout);
         assert!(
@@ -152,19 +94,22 @@ impl World {
             plan.stdout
         );
         self.converge();
-        let out = self
-            .work
-            .terraform(["destroy", "-auto-approve", "-no-color"]);
-        assert!(out.success(), "{}", out.stderr);
+        self.destroy();
     }
 }
 
 #[test]
 fn vault_answering_503_between_the_profile_write_and_the_server() {
-    World::start().run(Misbehave::Status(503), "503");
+    World::builder()
+        .fault_proxy()
+        .start()
+        .run(Misbehave::Status(503), "503");
 }
 
 #[test]
 fn vault_unreachable_between_the_profile_write_and_the_server() {
-    World::start().run(Misbehave::Close, "Unable to read the Spark profile");
+    World::builder()
+        .fault_proxy()
+        .start()
+        .run(Misbehave::Close, "Unable to read the Spark profile");
 }

@@ -8,57 +8,29 @@
 mod support;
 
 use std::cell::RefCell;
-use std::path::PathBuf;
 
 use serde_json::{Value as Json, json};
-use support::cluster::Cluster;
-use support::hcl::{VAULT_AGENT, profile_and_server, provider_header};
-use support::openbao::OpenBao;
-use support::provider::InProcessProvider;
-use support::terraform::{Action, Step, TestCase, Workdir};
+use support::hcl::{VAULT_AGENT, profile_and_server};
+use support::terraform::{Action, Step};
+use support::world::World;
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/kyuubi/deployments/kyuubi-dbt";
 const BUDGET: &str = "/apis/policy/v1/namespaces/kyuubi/poddisruptionbudgets/kyuubi-dbt";
 const SERVER: &str = "konoha_kyuubi_server.dbt";
 
-struct World {
-    kube: Cluster,
-    bao: OpenBao,
-    provider: InProcessProvider,
-    kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
+// This file's own steps.
 impl World {
-    fn start() -> World {
-        let kube = Cluster::start();
-        kube.create_namespace("kyuubi");
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = kube.write_kubeconfig(dir.path());
-        World {
-            kube,
-            bao: OpenBao::start(),
-            provider: InProcessProvider::start(),
-            kubeconfig,
-            _dir: dir,
-        }
-    }
-
     /// The provider, the profile and server `dbt` with `body` as its last lines.
     fn config(&self, body: &str) -> String {
         format!(
             "{}{}",
-            provider_header(&self.bao.addr, &self.bao.token, &self.kubeconfig),
+            self.provider_header(),
             profile_and_server(2, &format!("{VAULT_AGENT}{body}"))
         )
     }
 
-    fn case(&self) -> TestCase<'_> {
-        TestCase::new(self.provider.hookup())
-    }
-
     fn pod_spec(&self) -> Result<Json, String> {
-        let deployment = self.kube.get(DEPLOYMENT).ok_or("no Deployment")?;
+        let deployment = self.cluster.get(DEPLOYMENT).ok_or("no Deployment")?;
         Ok(deployment["spec"]["template"]["spec"].clone())
     }
 }
@@ -99,7 +71,7 @@ fn placed(replicas: u32, more: &str) -> String {
 
 /// Drift: `kubectl edit` moves the server's pods to another node pool.
 fn edit_node_pool_by_hand(w: &World) -> Result<(), String> {
-    w.kube
+    w.cluster
         .update_as("kubectl-edit", DEPLOYMENT, |d| {
             d["spec"]["template"]["spec"]["nodeSelector"]["node-pool"] = Json::from("elsewhere");
         })
@@ -108,7 +80,7 @@ fn edit_node_pool_by_hand(w: &World) -> Result<(), String> {
 }
 
 fn check_budget(w: &World) -> Result<(), String> {
-    let budget = w.kube.get(BUDGET).ok_or("no PodDisruptionBudget")?;
+    let budget = w.cluster.get(BUDGET).ok_or("no PodDisruptionBudget")?;
     let expected = json!({
         "maxUnavailable": 1,
         "selector": {"matchLabels": {
@@ -123,7 +95,7 @@ fn check_budget(w: &World) -> Result<(), String> {
 }
 
 fn check_no_budget(w: &World) -> Result<(), String> {
-    match w.kube.get(BUDGET) {
+    match w.cluster.get(BUDGET) {
         None => Ok(()),
         Some(budget) => Err(format!("a PodDisruptionBudget is left: {budget}")),
     }
@@ -193,7 +165,7 @@ fn placement_reaches_the_pods_and_the_budget_follows_replicas() {
         .step(
             Step::config(forced.clone())
                 .pre_config(|_| {
-                    w.kube
+                    w.cluster
                         .update_as("kubectl-edit", BUDGET, |b| {
                             b["spec"]["maxUnavailable"] = Json::from(2);
                         })
@@ -206,8 +178,8 @@ fn placement_reaches_the_pods_and_the_budget_follows_replicas() {
         .step(
             Step::config(forced.clone())
                 .pre_config(|_| {
-                    w.kube.delete(BUDGET).map(|_| ()).map_err(|e| e.to_string())?;
-                    if w.kube.poll_until(std::time::Duration::from_secs(30), |k| {
+                    w.cluster.delete(BUDGET).map(|_| ()).map_err(|e| e.to_string())?;
+                    if w.cluster.poll_until(std::time::Duration::from_secs(30), |k| {
                         k.get(BUDGET).is_none()
                     }) {
                         Ok(())
@@ -218,7 +190,7 @@ fn placement_reaches_the_pods_and_the_budget_follows_replicas() {
                 .plan_check(|plan| plan.check_actions(SERVER, &[Action::Update]))
                 .check(|_| {
                     check_budget(&w)?;
-                    let deployment = w.kube.get(DEPLOYMENT).ok_or("no Deployment")?;
+                    let deployment = w.cluster.get(DEPLOYMENT).ok_or("no Deployment")?;
                     template.replace(deployment["spec"]["template"].clone());
                     Ok(())
                 }),
@@ -226,7 +198,7 @@ fn placement_reaches_the_pods_and_the_budget_follows_replicas() {
         // At one replica the budget goes, and the pods are not rolled for it.
         .step(Step::config(one).check(|_| {
             check_no_budget(&w)?;
-            let deployment = w.kube.get(DEPLOYMENT).ok_or("no Deployment")?;
+            let deployment = w.cluster.get(DEPLOYMENT).ok_or("no Deployment")?;
             if deployment["spec"]["template"] != *template.borrow() {
                 return Err("dropping the budget changed the pod template".into());
             }
@@ -242,7 +214,7 @@ fn placement_reaches_the_pods_and_the_budget_follows_replicas() {
 fn a_placement_change_rolls_the_pods() {
     let w = World::start();
     let generation = |w: &World| {
-        w.kube
+        w.cluster
             .get(DEPLOYMENT)
             .and_then(|d| d.pointer("/metadata/generation").and_then(Json::as_i64))
     };
@@ -269,7 +241,7 @@ fn a_placement_change_rolls_the_pods() {
 #[test]
 fn bad_placement_is_refused_at_validate_at_its_path() {
     let w = World::start();
-    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let work = &w.work;
     let good = "  tolerations {\n    key    = \"dedicated\"\n    effect = \"NoSchedule\"\n  }\n";
     let cases: Vec<(String, &str)> = vec![
         // The second block is at fault: the snippet shows its line, not the first block's.
@@ -318,7 +290,7 @@ fn bad_placement_is_refused_at_validate_at_its_path() {
         failures.join("\n")
     );
     assert!(
-        w.kube.writes().unwrap_or_default().is_empty(),
+        w.cluster.writes().unwrap_or_default().is_empty(),
         "validate wrote to the cluster"
     );
 }

@@ -6,42 +6,16 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use serde_json::Value as Json;
-use support::cluster::Cluster;
-use support::openbao::OpenBao;
-use support::provider::InProcessProvider;
-use support::terraform::{Action, Step, TestCase, Workdir};
+use support::terraform::{Action, Step, Workdir};
+use support::world::World;
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/kyuubi/deployments";
 const IMAGE: &str = "apache/kyuubi:1.10.2-spark";
 const ENGINE_IMAGE: &str = "apache/spark:3.5.3";
 
-/// A cluster with a `kyuubi` namespace, an OpenBao, and a provider attached to both.
-struct World {
-    kube: Cluster,
-    bao: OpenBao,
-    provider: InProcessProvider,
-    kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
+// This file's own steps.
 impl World {
-    fn start() -> World {
-        let kube = Cluster::start();
-        kube.create_namespace("kyuubi");
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = kube.write_kubeconfig(dir.path());
-        World {
-            kube,
-            bao: OpenBao::start(),
-            provider: InProcessProvider::start(),
-            kubeconfig,
-            _dir: dir,
-        }
-    }
-
     /// Provider blocks, a profile `p` with `executor_instances`, then `rest`.
     fn config(&self, executor_instances: u32, rest: &str) -> String {
         format!(
@@ -53,17 +27,12 @@ resource "konoha_spark_profile" "p" {{
 }}
 {rest}
 "#,
-            header =
-                support::hcl::provider_header(&self.bao.addr, &self.bao.token, &self.kubeconfig),
+            header = self.provider_header(),
         )
     }
 
-    fn case(&self) -> TestCase<'_> {
-        TestCase::new(self.provider.hookup())
-    }
-
     fn deployment(&self, name: &str) -> Option<Json> {
-        self.kube.get(&format!("{DEPLOYMENT}/{name}"))
+        self.cluster.get(&format!("{DEPLOYMENT}/{name}"))
     }
 }
 
@@ -127,7 +96,7 @@ fn lifecycle_restarts_exactly_when_the_profile_changes() {
                 return Err("the pod template does not carry the profile's hash".into());
             }
             let objects = w
-                .kube
+                .cluster
                 .objects_with_label("app.kubernetes.io/instance=kyuubi-dbt");
             let kinds: Vec<&str> = objects.iter().map(|(k, _, _)| k.as_str()).collect();
             for kind in [
@@ -172,7 +141,7 @@ fn lifecycle_restarts_exactly_when_the_profile_changes() {
         // An unrelated change does what it says: labels on the objects, the profile untouched.
         .step(Step::config(w.config(6, &labelled)).check(|_| {
             let service = w
-                .kube
+                .cluster
                 .get("/api/v1/namespaces/kyuubi/services/kyuubi-dbt")
                 .ok_or("no Service")?;
             if service.pointer("/metadata/labels/team") != Some(&Json::from("data")) {
@@ -185,20 +154,20 @@ fn lifecycle_restarts_exactly_when_the_profile_changes() {
         .step(
             Step::config(w.config(6, &labelled))
                 .pre_config(|_| {
-                    w.kube.clear_requests();
+                    w.cluster.clear_requests();
                     Ok(())
                 })
-                .check(|_| match w.kube.writes().unwrap_or_default() {
+                .check(|_| match w.cluster.writes().unwrap_or_default() {
                     writes if writes.is_empty() => Ok(()),
                     writes => Err(format!("a no-op apply wrote: {writes:?}")),
                 }),
         )
         // `kubectl rollout restart` and a reloader's annotation are not drift.
         .step(Step::config(w.config(6, &labelled)).pre_config(|_| {
-            w.kube
+            w.cluster
                 .rollout_restart("kyuubi", "kyuubi-dbt")
                 .map_err(|e| e.to_string())?;
-            w.kube
+            w.cluster
                 .update_as("reloader", &format!("{DEPLOYMENT}/kyuubi-dbt"), |d| {
                     d["spec"]["template"]["metadata"]["annotations"]
                         ["reloader.stakater.com/last-reloaded-from"] = Json::from("configmap/x");
@@ -210,7 +179,7 @@ fn lifecycle_restarts_exactly_when_the_profile_changes() {
         .step(
             Step::config(w.config(6, &labelled))
                 .pre_config(|_| {
-                    w.kube
+                    w.cluster
                         .delete("/api/v1/namespaces/kyuubi/services/kyuubi-dbt")
                         .map(|_| ())
                         .map_err(|e| e.to_string())
@@ -219,7 +188,7 @@ fn lifecycle_restarts_exactly_when_the_profile_changes() {
                     plan.check_actions("konoha_kyuubi_server.dbt", &[Action::Update])
                 })
                 .check(|_| {
-                    w.kube
+                    w.cluster
                         .get("/api/v1/namespaces/kyuubi/services/kyuubi-dbt")
                         .map(|_| ())
                         .ok_or_else(|| "the Service was not re-created".to_owned())
@@ -229,7 +198,7 @@ fn lifecycle_restarts_exactly_when_the_profile_changes() {
         .step(
             Step::config(w.config(6, &labelled))
                 .pre_config(|_| {
-                    w.kube
+                    w.cluster
                         .delete(&format!("{DEPLOYMENT}/kyuubi-dbt"))
                         .map(|_| ())
                         .map_err(|e| e.to_string())
@@ -240,7 +209,7 @@ fn lifecycle_restarts_exactly_when_the_profile_changes() {
         )
         .check_destroy(|| {
             let left = w
-                .kube
+                .cluster
                 .objects_with_label("app.kubernetes.io/managed-by=konoha");
             if left.is_empty() {
                 Ok(())
@@ -261,7 +230,7 @@ fn someone_elses_change_to_an_owned_field_is_drift_and_a_conflict() {
         .step(
             Step::config(w.config(4, &dbt))
                 .pre_config(|_| {
-                    w.kube
+                    w.cluster
                         .update_as("kubectl-edit", &format!("{DEPLOYMENT}/kyuubi-dbt"), |d| {
                             d["spec"]["template"]["spec"]["containers"][0]["image"] =
                                 Json::from("evil:1");
@@ -323,7 +292,7 @@ fn taken_field_is_named_then_taken_back(
     conflict: &str,
     taken_back: impl FnOnce(&World) -> Result<(), String>,
 ) {
-    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let work = &w.work;
     let dbt = server("dbt", "kyuubi-dbt", "");
     let forced = server("dbt", "kyuubi-dbt", "  force_conflicts = true\n");
     work.set_config(&w.config(4, &dbt)).unwrap();
@@ -333,7 +302,7 @@ fn taken_field_is_named_then_taken_back(
     take();
 
     // The plan succeeds, shows the update, and says who owns the field and what to do.
-    let (code, text) = plan_text(&work);
+    let (code, text) = plan_text(work);
     assert_eq!(code, Some(2), "the plan must show the update: {text}");
     let text = unwrapped(&text);
     assert!(
@@ -367,7 +336,7 @@ fn taken_field_is_named_then_taken_back(
         .ok()
         .unwrap();
     taken_back(w).unwrap();
-    let (code, text) = plan_text(&work);
+    let (code, text) = plan_text(work);
     assert_eq!(code, Some(0), "the plan after taking it back: {text}");
     assert!(!text.contains("Warning"), "{text}");
     work.terraform(["destroy", "-auto-approve", "-no-color"])
@@ -398,7 +367,7 @@ fn kubectl_scale_is_named_in_the_plan_and_force_conflicts_takes_replicas_back() 
     taken_field_is_named_then_taken_back(
         &w,
         || {
-            w.kube.scale("kyuubi", "kyuubi-dbt", 3).unwrap();
+            w.cluster.scale("kyuubi", "kyuubi-dbt", 3).unwrap();
         },
         r#"Deployment kyuubi/kyuubi-dbt: spec.replicas now owned by "kubectl" (scale)"#,
         r#".spec.replicas (owned by "kubectl" (scale))"#,
@@ -429,14 +398,14 @@ fn a_field_another_manager_applied_is_named_in_the_plan_and_taken_back() {
                 "metadata": {"name": "kyuubi-dbt-conf", "namespace": "kyuubi"},
                 "data": {CONF: "kyuubi.frontend.protocols=REST\n"}
             });
-            w.kube
+            w.cluster
                 .apply_as("platform-team", CONFIG_MAP, &body, true)
                 .unwrap();
         },
         &format!(r#"ConfigMap kyuubi/kyuubi-dbt-conf: data.{CONF} now owned by "platform-team""#),
         &format!(r#".data.{CONF} (owned by "platform-team")"#),
         |w| {
-            let cm = w.kube.get(CONFIG_MAP).ok_or("no ConfigMap")?;
+            let cm = w.cluster.get(CONFIG_MAP).ok_or("no ConfigMap")?;
             let key = format!("f:{CONF}");
             if !owns(&cm, "konoha", &["f:data", &key]) || owns(&cm, "platform-team", &["f:data"]) {
                 return Err(format!("the conf key was not taken back: {cm}"));
@@ -495,7 +464,7 @@ fn a_failed_rollout_fails_fast_with_events_and_is_not_recorded() {
     let w = World::start();
     let good = server("dbt", "kyuubi-dbt", "  progress_deadline_seconds = 1\n");
     let broken = good.replace(IMAGE, "apache/kyuubi:broken");
-    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let work = &w.work;
     work.set_config(&w.config(4, &good)).unwrap();
     work.terraform(["apply", "-auto-approve", "-no-color"])
         .ok()
@@ -541,7 +510,7 @@ fn restart_engines_deletes_this_servers_driver_pods() {
         .step(
             Step::config(w.config(5, &dbt))
                 .pre_config(|_| {
-                    w.kube.create_pod(
+                    w.cluster.create_pod(
                         "kyuubi",
                         "driver-mine",
                         &[
@@ -549,7 +518,7 @@ fn restart_engines_deletes_this_servers_driver_pods() {
                             ("spark-role", "driver"),
                         ],
                     );
-                    w.kube.create_pod(
+                    w.cluster.create_pod(
                         "kyuubi",
                         "driver-other",
                         &[
@@ -560,8 +529,8 @@ fn restart_engines_deletes_this_servers_driver_pods() {
                     Ok(())
                 })
                 .check(|_| {
-                    let mine = w.kube.get("/api/v1/namespaces/kyuubi/pods/driver-mine");
-                    let other = w.kube.get("/api/v1/namespaces/kyuubi/pods/driver-other");
+                    let mine = w.cluster.get("/api/v1/namespaces/kyuubi/pods/driver-mine");
+                    let other = w.cluster.get("/api/v1/namespaces/kyuubi/pods/driver-other");
                     let gone = mine.is_none()
                         || mine
                             .unwrap()
@@ -582,7 +551,7 @@ fn restart_engines_deletes_this_servers_driver_pods() {
 #[test]
 fn a_profile_change_warns_that_shared_engines_keep_old_settings() {
     let w = World::start();
-    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let work = &w.work;
     let dbt = server("dbt", "kyuubi-dbt", "");
     work.set_config(&w.config(4, &dbt)).unwrap();
     work.terraform(["apply", "-auto-approve", "-no-color"])
@@ -608,7 +577,7 @@ fn a_profile_change_warns_that_shared_engines_keep_old_settings() {
 #[test]
 fn a_rollout_that_outlasts_the_timeout_fails_and_is_not_recorded() {
     let w = World::start();
-    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let work = &w.work;
     let dbt = server(
         "dbt",
         "kyuubi-dbt",
@@ -618,7 +587,7 @@ fn a_rollout_that_outlasts_the_timeout_fails_and_is_not_recorded() {
     work.terraform(["apply", "-auto-approve", "-no-color"])
         .ok()
         .unwrap();
-    w.kube.set_never_ready("kyuubi", "kyuubi-dbt", true);
+    w.cluster.set_never_ready("kyuubi", "kyuubi-dbt", true);
     work.set_config(&w.config(5, &dbt)).unwrap();
     let started = std::time::Instant::now();
     let out = work.terraform(["apply", "-auto-approve", "-no-color"]);
@@ -639,7 +608,7 @@ fn a_rollout_that_outlasts_the_timeout_fails_and_is_not_recorded() {
         "the timed-out change must still be pending: {}",
         plan.stdout
     );
-    w.kube.set_never_ready("kyuubi", "kyuubi-dbt", false);
+    w.cluster.set_never_ready("kyuubi", "kyuubi-dbt", false);
     work.terraform(["destroy", "-auto-approve"]).ok().unwrap();
 }
 
@@ -671,8 +640,8 @@ fn the_data_source_reads_urls_and_readiness() {
 #[test]
 fn the_data_source_refuses_an_empty_location_at_validate() {
     let w = World::start();
-    let work = Workdir::new(&w.provider.hookup()).unwrap();
-    w.kube.clear_requests();
+    let work = &w.work;
+    w.cluster.clear_requests();
     let mut failures = Vec::new();
     for (name, namespace, line) in [
         ("", "kyuubi", "name      = \"\""),
@@ -688,7 +657,7 @@ fn the_data_source_refuses_an_empty_location_at_validate() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    if let Some(requests) = w.kube.requests() {
+    if let Some(requests) = w.cluster.requests() {
         assert_eq!(requests, Vec::<(String, String)>::new());
     }
 }
@@ -696,13 +665,13 @@ fn the_data_source_refuses_an_empty_location_at_validate() {
 #[test]
 fn plan_makes_no_call_to_the_cluster() {
     let w = World::start();
-    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let work = &w.work;
     work.set_config(&w.config(4, &server("dbt", "kyuubi-dbt", "")))
         .unwrap();
-    w.kube.clear_requests();
+    w.cluster.clear_requests();
     work.terraform(["plan", "-no-color"]).ok().unwrap();
     // Only the double keeps a request log; a real control plane cannot answer this.
-    if let Some(requests) = w.kube.requests() {
+    if let Some(requests) = w.cluster.requests() {
         assert_eq!(requests, Vec::<(String, String)>::new());
     }
 }
@@ -725,7 +694,7 @@ resource "konoha_kyuubi_server" "dbt" {
     w.case()
         .step(Step::config(w.config(4, dbt)).check(|state| {
             let secret = w
-                .kube
+                .cluster
                 .get("/api/v1/namespaces/kyuubi/secrets/kyuubi-dbt-spark-profile")
                 .ok_or("no Secret")?;
             let encoded = secret
@@ -761,7 +730,7 @@ fn base64_decode(text: &str) -> String {
 #[test]
 fn validate_rejects_bad_servers_with_the_attribute_at_fault() {
     let w = World::start();
-    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let work = &w.work;
     let cases: &[(&str, &str)] = &[
         ("  share_level = \"TEAM\"\n", "share_level"),
         (
@@ -826,7 +795,7 @@ fn validate_rejects_bad_servers_with_the_attribute_at_fault() {
         failures.join("\n")
     );
     assert!(
-        w.kube.writes().unwrap_or_default().is_empty(),
+        w.cluster.writes().unwrap_or_default().is_empty(),
         "validate wrote to the cluster"
     );
 }
@@ -838,7 +807,7 @@ fn validate_rejects_bad_servers_with_the_attribute_at_fault() {
 #[test]
 fn regression_issue6_client_side_settings_change_nothing_in_the_cluster() {
     let w = World::start();
-    let work = Workdir::new(&w.provider.hookup()).unwrap();
+    let work = &w.work;
     let plain = server("dbt", "kyuubi-dbt", "");
     let with_timeouts = server(
         "dbt",
@@ -886,11 +855,11 @@ fn regression_issue6_client_side_settings_change_nothing_in_the_cluster() {
         assert_eq!(differing, expected, "the plan changes more than asked");
     };
     let apply_plan_without_writes = |what: &str| {
-        w.kube.clear_requests();
+        w.cluster.clear_requests();
         work.terraform(["apply", "-no-color", "tfplan"])
             .ok()
             .unwrap();
-        if let Some(writes) = w.kube.writes() {
+        if let Some(writes) = w.cluster.writes() {
             assert_eq!(writes, Vec::<(String, String)>::new(), "{what} wrote");
         }
         let empty = work.terraform(["plan", "-no-color", "-detailed-exitcode"]);
@@ -930,7 +899,7 @@ fn dry_run_pod(w: &World, ns: &str, name: &str, spec: Json) -> Result<Json, Json
         "metadata": { "name": name, "namespace": ns },
         "spec": spec,
     });
-    w.kube.apply_as(
+    w.cluster.apply_as(
         "psa-probe",
         &format!("/api/v1/namespaces/{ns}/pods/{name}?dryRun=All"),
         &pod,
@@ -948,8 +917,8 @@ fn dry_run_pod(w: &World, ns: &str, name: &str, spec: Json) -> Result<Json, Json
 fn a_restricted_namespace_admits_the_server_and_its_engines() {
     let w = World::start();
     let ns = "restricted";
-    w.kube.create_namespace(ns);
-    w.kube
+    w.cluster.create_namespace(ns);
+    w.cluster
         .apply_as(
             "psa-test",
             &format!("/api/v1/namespaces/{ns}"),
@@ -987,7 +956,7 @@ fn a_restricted_namespace_admits_the_server_and_its_engines() {
             // pods were admitted. Check the pod specs themselves too, which holds without it.
             state.check_attr("konoha_kyuubi_server.dbt", "ready_replicas", 1)?;
             let deployment = w
-                .kube
+                .cluster
                 .get(&format!(
                     "/apis/apps/v1/namespaces/{ns}/deployments/kyuubi-dbt"
                 ))
@@ -996,7 +965,7 @@ fn a_restricted_namespace_admits_the_server_and_its_engines() {
             dry_run_pod(&w, ns, "server", server_spec)
                 .map_err(|s| format!("server pod refused: {s}"))?;
             let config_map = w
-                .kube
+                .cluster
                 .get(&format!(
                     "/api/v1/namespaces/{ns}/configmaps/kyuubi-dbt-conf"
                 ))

@@ -14,6 +14,8 @@
 //! - [`provider`]: serves the provider inside the test process for `TF_REATTACH_PROVIDERS`.
 //! - [`release`]: packages the cargo-built binary with `scripts/release.sh` and checks the
 //!   files; [`registry`] serves them over Terraform's provider registry protocol on loopback.
+//! - [`world`]: the cluster, OpenBao, provider and working dir the Kyuubi acceptance and fault
+//!   tests share, with the Terraform steps they all repeat.
 //!
 //! Nothing here skips a test. A missing `terraform` or `bao` binary is a panic that says what
 //! to install, because `make test` provides both.
@@ -36,3 +38,4 @@ pub mod provider;
 pub mod registry;
 pub mod release;
 pub mod terraform;
+pub mod world;
