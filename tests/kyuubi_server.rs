@@ -717,6 +717,44 @@ resource "konoha_kyuubi_server" "dbt" {
         .run_or_panic();
 }
 
+/// Found by `tests/kyuubi_sequences.rs`: a server switched from `delivery =
+/// "kubernetes-secret"` to the Vault Agent left its profile Secret (the profile, secret settings
+/// included) in the cluster for good, and no refresh named it.
+#[test]
+fn regression_leaving_the_secret_delivery_removes_the_profile_secret() {
+    const SECRET: &str = "/api/v1/namespaces/kyuubi/secrets/kyuubi-dbt-spark-profile";
+    let w = World::start();
+    let with_secret = format!(
+        r#"
+resource "konoha_kyuubi_server" "dbt" {{
+  name          = "kyuubi-dbt"
+  image         = "{IMAGE}"
+  spark_profile = konoha_spark_profile.p.ref
+  delivery      = "kubernetes-secret"
+
+  engine {{
+    image = "{ENGINE_IMAGE}"
+  }}
+}}
+"#
+    );
+    let with_agent = server("dbt", "kyuubi-dbt", "");
+    w.case()
+        .step(
+            Step::config(w.config(4, &with_secret))
+                .check(|_| w.cluster.get(SECRET).map(|_| ()).ok_or("no Secret".into())),
+        )
+        .step(
+            Step::config(w.config(4, &with_agent)).check(|_| match w.cluster.get(SECRET) {
+                None => Ok(()),
+                Some(_) => {
+                    Err("the profile Secret is left after leaving the Secret delivery".into())
+                }
+            }),
+        )
+        .run_or_panic();
+}
+
 fn base64_decode(text: &str) -> String {
     use base64::Engine;
     String::from_utf8(

@@ -48,15 +48,42 @@ pub fn render_objects(settings: &ServerSettings, profile_env: Option<&str>) -> V
     objects
 }
 
+/// An object the server has only at other settings, and why these ones have none (for the
+/// drift reason a refresh gives when it is still there).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retired {
+    /// The object as the other settings would apply it; only its kind, name and namespace are
+    /// used, so a Secret's content is left empty.
+    pub object: Object,
+    /// The setting that rules it out, e.g. `replicas = 1`.
+    pub because: String,
+}
+
 /// The objects a server has only at some settings and lacks at these ones: the
-/// PodDisruptionBudget at one replica or none. An apply removes them (when they are the
+/// PodDisruptionBudget at one replica or none, and the profile Secret with any delivery but
+/// `kubernetes-secret` (left behind, it would keep a copy of the profile, secret settings
+/// included, after the server stopped using it). An apply removes them (when they are the
 /// server's own), a destroy removes them with the rest.
-pub fn retired_objects(settings: &ServerSettings) -> Vec<Object> {
-    if has_disruption_budget(settings) {
-        Vec::new()
-    } else {
-        vec![render_disruption_budget(settings, &object_labels(settings))]
+pub fn retired_objects(settings: &ServerSettings) -> Vec<Retired> {
+    let labels = object_labels(settings);
+    let mut retired = Vec::new();
+    let other_delivery = match settings.delivery {
+        Delivery::KubernetesSecret => None,
+        Delivery::VaultAgent(_) => Some("vault-agent"),
+    };
+    if let Some(delivery) = other_delivery {
+        retired.push(Retired {
+            object: render_secret(settings, &labels, ""),
+            because: format!("delivery = {delivery:?}"),
+        });
     }
+    if !has_disruption_budget(settings) {
+        retired.push(Retired {
+            object: render_disruption_budget(settings, &labels),
+            because: format!("replicas = {}", settings.replicas),
+        });
+    }
+    retired
 }
 
 /// A budget only makes sense with a second pod to serve while one is evicted: with one replica,

@@ -28,6 +28,7 @@ use crate::framework::{
     Refreshed, Resource, Schema, UpdateRequest,
 };
 use crate::kube::{KubeClient, KubeError, ObjectRef, taken_fields};
+use crate::kyuubi::manifests::Retired;
 use crate::kyuubi::{self, ServerSettings, ShareLevel};
 use crate::tf::{AttributePath, Diagnostic, Diagnostics, Value};
 
@@ -432,9 +433,10 @@ async fn refuse_foreign_objects(
     Ok(())
 }
 
-/// Deletes what the server has only at other settings (the PodDisruptionBudget at one replica;
-/// see [`kyuubi::manifests::retired_objects`]) when it is this server's own, and waits until it
-/// is gone, so that an apply that reports success leaves no budget behind.
+/// Deletes what the server has only at other settings (the PodDisruptionBudget at one replica,
+/// the profile Secret without the Secret delivery; see [`kyuubi::manifests::retired_objects`])
+/// when it is this server's own, and waits until it is gone, so that an apply that reports
+/// success leaves none of them behind.
 async fn remove_retired_objects(
     kube: &KubeClient,
     settings: &ServerSettings,
@@ -442,8 +444,8 @@ async fn remove_retired_objects(
     stop: &tokio_util::sync::CancellationToken,
 ) -> Result<(), Diagnostics> {
     let mut deleted = Vec::new();
-    for object in kyuubi::manifests::retired_objects(settings) {
-        let target = object_ref(&object)?;
+    for retired in kyuubi::manifests::retired_objects(settings) {
+        let target = object_ref(&retired.object)?;
         let live = kube
             .get_opt(&target)
             .await
@@ -463,14 +465,14 @@ async fn remove_retired_objects(
 /// server's own, as a drift reason; `found` pairs each retired object with what a read found.
 fn retired_object_present<'a>(
     settings: &ServerSettings,
-    found: impl IntoIterator<Item = (&'a kyuubi::Object, Option<Json>)>,
+    found: impl IntoIterator<Item = (&'a Retired, Option<Json>)>,
 ) -> Option<String> {
-    found.into_iter().find_map(|(object, live)| {
+    found.into_iter().find_map(|(retired, live)| {
         live.filter(|live| not_ours(live, &settings.name).is_none())
             .map(|_| {
                 format!(
-                    "{} {} (present, but replicas = {} has none)",
-                    object.kind, object.name, settings.replicas
+                    "{} {} (present, but {} has none)",
+                    retired.object.kind, retired.object.name, retired.because
                 )
             })
     })
@@ -546,7 +548,7 @@ impl Resource for KyuubiServer {
         for object in desired
             .iter()
             .filter(|o| o.kind != "Deployment")
-            .chain(&retired)
+            .chain(retired.iter().map(|r| &r.object))
         {
             targets.push(object_ref(object)?);
         }

@@ -265,10 +265,49 @@ fn disruption_budget_exactly_when_more_than_one_replica() {
         let retired = retired_objects(&one);
         assert_eq!(retired.len(), 1);
         assert_eq!(
-            retired[0].api_path(),
+            retired[0].object.api_path(),
             "/apis/policy/v1/namespaces/data/poddisruptionbudgets/kyuubi-etl"
         );
+        assert_eq!(retired[0].because, format!("replicas = {replicas}"));
     }
+}
+
+#[test]
+fn regression_the_profile_secret_is_retired_with_the_secret_delivery() {
+    // Switching from `kubernetes-secret` to `vault-agent` left the Secret, a copy of the
+    // profile with its secret settings, in the cluster for good.
+    let agent = settings(ServerInput {
+        replicas: Field::Set(2),
+        ha: Field::Set(HaInput {
+            addresses: set("zk:2181"),
+            namespace: Field::Unset,
+        }),
+        ..minimal()
+    });
+    let retired = retired_objects(&agent);
+    let paths: Vec<(String, &str)> = retired
+        .iter()
+        .map(|r| (r.object.api_path(), r.because.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        [(
+            "/api/v1/namespaces/kyuubi/secrets/kyuubi-dbt-spark-profile".to_owned(),
+            "delivery = \"vault-agent\""
+        )]
+    );
+    // With the Secret delivery the Secret is among the objects, not the retired ones.
+    let secret = settings(secret_server());
+    assert!(
+        retired_objects(&secret)
+            .iter()
+            .all(|r| r.object.kind != "Secret")
+    );
+    assert!(
+        render_objects(&secret, Some(PROFILE_ENV))
+            .iter()
+            .any(|o| o.kind == "Secret")
+    );
 }
 
 #[test]
