@@ -1,0 +1,557 @@
+//! The transport under [`super::VaultClient`]: one request to Vault's `/v1/` API, answered with
+//! a JSON body or a classified [`HttpError`].
+//!
+//! It is hyper-util's pooled client (the HTTP stack `kube` already brings) over hyper-rustls,
+//! so clones share keep-alive connections. It knows Vault's conventions (the `/v1/` prefix, the
+//! `X-Vault-Token` and `X-Vault-Namespace` headers, the `errors` list of an error answer) and
+//! nothing of KV or logins, which are [`super::kv2`], [`super::mounts`] and [`super::client`].
+//! Request bodies are never logged: a login's carries its secret.
+
+use std::fmt;
+use std::time::Duration;
+
+use ::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use ::http::{Method, Request, Uri};
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use super::tls::{self, TlsSetupError};
+
+/// The largest answer body read, in bytes. Vault refuses requests over 32 MiB by default
+/// (`max_request_size`), so no secret it stores is larger; anything bigger is a misbehaving
+/// server, and reading stops there instead of allocating without bound.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+const TOKEN_HEADER: HeaderName = HeaderName::from_static("x-vault-token");
+const NAMESPACE_HEADER: HeaderName = HeaderName::from_static("x-vault-namespace");
+/// Sent by Vault's own CLI; marks the request as an API call rather than a browser's.
+const REQUEST_HEADER: HeaderName = HeaderName::from_static("x-vault-request");
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a request got no usable answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// No TCP or TLS connection could be made (refused, no route, DNS, handshake).
+    #[error("no connection could be made")]
+    Connect(#[source] BoxError),
+    /// The request, connection and answer included, took longer than the timeout.
+    #[error("no answer within {0:?}")]
+    TimedOut(Duration),
+    /// Vault answered with a status other than 2xx.
+    #[error("Vault answered with HTTP status {status}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// Vault's own messages, from the body's `errors` list; empty when the body had none
+        /// (or was not JSON, as from a proxy in front of Vault).
+        errors: Vec<String>,
+    },
+    /// The answer's body was larger than [`MAX_RESPONSE_BYTES`].
+    #[error("the answer is larger than {limit} bytes")]
+    TooLarge {
+        /// The cap.
+        limit: usize,
+    },
+    /// A 2xx answer whose body is not the JSON expected.
+    #[error("the answer is not the JSON expected")]
+    Decode(#[source] serde_json::Error),
+    /// The request failed after connecting (connection reset, malformed answer).
+    #[error("the request failed")]
+    Request(#[source] BoxError),
+}
+
+impl HttpError {
+    /// The HTTP status, when Vault answered at all.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Vault's own messages, when it gave any.
+    pub fn server_messages(&self) -> &[String] {
+        match self {
+            Self::Status { errors, .. } => errors,
+            _ => &[],
+        }
+    }
+}
+
+/// Where `/v1/` is: the address as parsed, checked up front so that no request can fail on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Address {
+    /// `scheme://authority[/prefix]`, without a trailing slash.
+    base: String,
+    https: bool,
+}
+
+impl Address {
+    /// Parses `http(s)://host[:port][/prefix]`; the reason it is refused otherwise.
+    pub(super) fn parse(address: &str) -> Result<Self, String> {
+        let Some((scheme, rest)) = address.split_once("://") else {
+            return Err(match address.split_once(':') {
+                Some((scheme, _)) if is_scheme(scheme) => {
+                    format!("scheme {scheme:?} is not http or https")
+                }
+                _ => "not a URL: expected http://host:port or https://host:port".to_owned(),
+            });
+        };
+        let https = match scheme.to_ascii_lowercase().as_str() {
+            "https" => true,
+            "http" => false,
+            _ => return Err(format!("scheme {scheme:?} is not http or https")),
+        };
+        if rest.is_empty() || rest.starts_with(['/', '?', '#']) {
+            return Err("no host".to_owned());
+        }
+        let uri: Uri = address
+            .parse()
+            .map_err(|e: ::http::uri::InvalidUri| format!("not a URL: {e}"))?;
+        if uri.host().is_none_or(str::is_empty) {
+            return Err("no host".to_owned());
+        }
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        if authority.contains('@') {
+            return Err("credentials cannot be part of the address".to_owned());
+        }
+        // hyper would only find a bad port when connecting; an IPv6 host has colons of its own.
+        let after_host = authority.rsplit(']').next().unwrap_or(authority);
+        if let Some((_, port)) = after_host.rsplit_once(':')
+            && port.parse::<u16>().is_err()
+        {
+            return Err(format!("port {port:?} is not a number from 0 to 65535"));
+        }
+        if uri.query().is_some() || rest.contains('#') {
+            return Err("a query or fragment cannot be part of the address".to_owned());
+        }
+        Ok(Self {
+            base: address.trim_end_matches('/').to_owned(),
+            https,
+        })
+    }
+
+    /// The URI of `/v1/<path>`, each character outside the URL-safe set percent-encoded.
+    fn api(&self, path: &str) -> Result<Uri, HttpError> {
+        let mut uri = format!("{}/v1/", self.base);
+        for byte in path.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+                uri.push(char::from(byte));
+            } else {
+                uri.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        uri.parse()
+            .map_err(|e: ::http::uri::InvalidUri| HttpError::Request(Box::new(e)))
+    }
+}
+
+/// RFC 3986: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+
+/// A header value that never shows in `Debug` (hyper's and ours).
+pub(super) fn sensitive_header(value: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(value).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// Sends requests to one Vault server. Cheap to clone: clones share the connection pool.
+#[derive(Clone)]
+pub(super) struct Transport {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    address: Address,
+    /// The namespace and, once known, the token.
+    headers: HeaderMap,
+    timeout: Duration,
+    body_limit: usize,
+}
+
+impl fmt::Debug for Transport {
+    // The headers hold the token: only the address and limits are shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("address", &self.address.base)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// A transport for `address`, sending `namespace` (already a header value) on every
+    /// request and waiting at most `timeout` for each.
+    pub(super) fn new(
+        address: Address,
+        namespace: Option<HeaderValue>,
+        tls: &TlsSettings<'_>,
+        timeout: Duration,
+    ) -> Result<Self, TlsSetupError> {
+        let mut http = HttpConnector::new();
+        // The scheme is checked by `Address`; hyper-rustls picks TLS by it.
+        http.enforce_http(false);
+        let tls_config = if address.https {
+            tls::client_config(tls.ca_file, tls.skip_verify)?
+        } else {
+            // Never used: an http:// address makes no TLS connection, so no roots are loaded.
+            tls::client_config(None, true)?
+        };
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_HEADER, HeaderValue::from_static("true"));
+        if let Some(namespace) = namespace {
+            headers.insert(NAMESPACE_HEADER, namespace);
+        }
+        Ok(Self {
+            client,
+            address,
+            headers,
+            timeout,
+            body_limit: MAX_RESPONSE_BYTES,
+        })
+    }
+
+    /// The same transport, sharing its pool, that sends `token` (a sensitive header value).
+    pub(super) fn with_token(&self, token: HeaderValue) -> Self {
+        let mut with = self.clone();
+        with.headers.insert(TOKEN_HEADER, token);
+        with
+    }
+
+    /// The configured request timeout.
+    pub(super) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends `method /v1/<path>` with `body` as JSON, and returns the answer's JSON body
+    /// (`Value::Null` for an empty one, as in a 204).
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, HttpError> {
+        tokio::time::timeout(self.timeout, self.exchange(method, path, body))
+            .await
+            .unwrap_or(Err(HttpError::TimedOut(self.timeout)))
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, HttpError> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(self.address.api(path)?);
+        if let Some(headers) = request.headers_mut() {
+            headers.extend(self.headers.clone());
+            if body.is_some() {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            }
+        }
+        let bytes = body.map(Value::to_string).unwrap_or_default();
+        let request = request
+            .body(Full::new(Bytes::from(bytes)))
+            .map_err(|e| HttpError::Request(Box::new(e)))?;
+        let response = self.client.request(request).await.map_err(|e| {
+            if e.is_connect() {
+                HttpError::Connect(Box::new(e))
+            } else {
+                HttpError::Request(Box::new(e))
+            }
+        })?;
+        let status = response.status();
+        let body = Limited::new(response.into_body(), self.body_limit)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<LengthLimitError>() {
+                    HttpError::TooLarge {
+                        limit: self.body_limit,
+                    }
+                } else {
+                    HttpError::Request(e)
+                }
+            })?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(HttpError::Status {
+                status: status.as_u16(),
+                errors: error_messages(&body),
+            });
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&body).map_err(HttpError::Decode)
+    }
+}
+
+/// The CA file and verification switch, for an `https://` address.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TlsSettings<'a> {
+    /// PEM certificates to trust besides the system's.
+    pub(super) ca_file: Option<&'a std::path::Path>,
+    /// Accept any certificate.
+    pub(super) skip_verify: bool,
+}
+
+/// The strings of an error body's `errors` list; none when the body is not such JSON.
+fn error_messages(body: &[u8]) -> Vec<String> {
+    let Ok(Value::Object(mut fields)) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    match fields.remove("errors") {
+        Some(Value::Array(errors)) => errors
+            .into_iter()
+            .filter_map(|e| match e {
+                Value::String(text) => Some(text),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+
+    use http_body_util::Full;
+    use hyper::body::Incoming;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    use serde_json::json;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    const TEST_LIMIT: usize = 1024;
+
+    /// Answers by path: `/v1/big` a 200 one byte over [`TEST_LIMIT`], `/v1/proxy` a 502 with
+    /// an HTML body, `/v1/refused` Vault's 400 with two messages, `/v1/empty` a 204, and
+    /// anything else a 200 echoing the method, path and the Vault headers received.
+    async fn answer(
+        request: ::http::Request<Incoming>,
+    ) -> Result<::http::Response<Full<Bytes>>, Infallible> {
+        let respond = |status: u16, body: String| {
+            let mut response = ::http::Response::new(Full::new(Bytes::from(body)));
+            *response.status_mut() = ::http::StatusCode::from_u16(status).unwrap();
+            Ok(response)
+        };
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        match request.uri().path() {
+            "/v1/big" => respond(200, format!("\"{}\"", "x".repeat(TEST_LIMIT - 1))),
+            "/v1/proxy" => respond(502, "<html>Bad Gateway</html>".to_owned()),
+            "/v1/refused" => respond(400, json!({"errors": ["one", "two"]}).to_string()),
+            "/v1/empty" => respond(204, String::new()),
+            path => respond(
+                200,
+                json!({
+                    "method": request.method().as_str(),
+                    "path": path,
+                    "token": header("x-vault-token"),
+                    "namespace": header("x-vault-namespace"),
+                    "request": header("x-vault-request"),
+                })
+                .to_string(),
+            ),
+        }
+    }
+
+    /// Serves [`answer`] on a loopback port until the test's runtime ends.
+    async fn scripted_server() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service_fn(answer)),
+                );
+            }
+        });
+        addr
+    }
+
+    fn transport(addr: SocketAddr, timeout: Duration) -> Transport {
+        let address = Address::parse(&format!("http://{addr}")).unwrap();
+        let tls = TlsSettings {
+            ca_file: None,
+            skip_verify: false,
+        };
+        let namespace = HeaderValue::from_static("team");
+        let mut transport = Transport::new(address, Some(namespace), &tls, timeout).unwrap();
+        transport.body_limit = TEST_LIMIT;
+        transport
+    }
+
+    #[tokio::test]
+    async fn sends_vaults_headers_and_reads_json() {
+        let addr = scripted_server().await;
+        let anonymous = transport(addr, Duration::from_secs(30));
+        let with_token = anonymous.with_token(sensitive_header("s.token").unwrap());
+        let echoed = with_token
+            .send(Method::POST, "kv/data/a b", Some(&json!({"k": "v"})))
+            .await
+            .unwrap();
+        assert_eq!(
+            echoed,
+            json!({
+                "method": "POST",
+                "path": "/v1/kv/data/a%20b",
+                "token": "s.token",
+                "namespace": "team",
+                "request": "true",
+            })
+        );
+        let echoed = anonymous.send(Method::GET, "x", None).await.unwrap();
+        assert_eq!(echoed["token"], Value::Null, "no token before one is set");
+        let empty = anonymous.send(Method::DELETE, "empty", None).await.unwrap();
+        assert_eq!(empty, Value::Null);
+    }
+
+    #[test]
+    fn the_token_header_is_sensitive_and_never_in_debug() {
+        let token = sensitive_header("s.secret-token").unwrap();
+        assert!(token.is_sensitive());
+        let mut headers = HeaderMap::new();
+        headers.insert(TOKEN_HEADER, token);
+        assert!(!format!("{headers:?}").contains("secret-token"));
+        assert!(sensitive_header("s.token\n").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_cap_is_refused() {
+        let addr = scripted_server().await;
+        let err = transport(addr, Duration::from_secs(30))
+            .send(Method::GET, "big", None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, HttpError::TooLarge { limit: TEST_LIMIT }),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn error_answers_keep_the_status_and_vaults_messages() {
+        let addr = scripted_server().await;
+        let transport = transport(addr, Duration::from_secs(30));
+        let proxy = transport
+            .send(Method::GET, "proxy", None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&proxy, HttpError::Status { status: 502, errors } if errors.is_empty()),
+            "{proxy:?}"
+        );
+        assert_eq!(proxy.to_string(), "Vault answered with HTTP status 502");
+        let refused = transport
+            .send(Method::GET, "refused", None)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.status(), Some(400));
+        assert_eq!(refused.server_messages(), ["one", "two"]);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (accepted, was_accepted) = tokio::sync::oneshot::channel();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let _ = accepted.send(());
+            // Holds the connection open, reading nothing and answering nothing.
+            std::future::pending::<()>().await;
+            drop(stream);
+        });
+        let timeout = Duration::from_millis(200);
+        let err = transport(addr, timeout)
+            .send(Method::GET, "x", None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, HttpError::TimedOut(t) if t == timeout),
+            "{err:?}"
+        );
+        was_accepted.await.expect("the connection was accepted");
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_connect_failure() {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = transport(addr, Duration::from_secs(30))
+            .send(Method::GET, "x", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HttpError::Connect(_)), "{err:?}");
+    }
+
+    #[test]
+    fn addresses_are_checked_up_front() {
+        for (address, reason) in [
+            ("vault:8200", "scheme \"vault\" is not http or https"),
+            ("ftp://vault", "scheme \"ftp\" is not http or https"),
+            (
+                "not a url",
+                "not a URL: expected http://host:port or https://host:port",
+            ),
+            ("http://", "no host"),
+            ("https:///v1", "no host"),
+            (
+                "http://vault:port",
+                "port \"port\" is not a number from 0 to 65535",
+            ),
+            (
+                "http://user:pw@vault",
+                "credentials cannot be part of the address",
+            ),
+            (
+                "http://vault?x=1",
+                "a query or fragment cannot be part of the address",
+            ),
+        ] {
+            assert_eq!(Address::parse(address), Err(reason.to_owned()), "{address}");
+        }
+        let prefixed = Address::parse("https://vault.example:8200/proxy/").unwrap();
+        assert!(prefixed.https);
+        assert_eq!(
+            prefixed.api("secret/data/a").unwrap().to_string(),
+            "https://vault.example:8200/proxy/v1/secret/data/a"
+        );
+        assert!(!Address::parse("HTTP://127.0.0.1:8200").unwrap().https);
+        assert!(Address::parse("http://[::1]:8200").is_ok());
+    }
+}
