@@ -14,6 +14,7 @@
 //! - [`provider`]: the provider block, which configures [`clients`] and lists the resources.
 
 pub mod clients;
+pub mod digest;
 pub mod framework;
 pub mod kube;
 pub mod kyuubi;

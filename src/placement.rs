@@ -288,14 +288,16 @@ pub fn affinity_problem(text: &str) -> Option<String> {
     };
     let Value::Object(map) = &value else {
         return Some(
-            "is not a JSON object: write jsonencode({ nodeAffinity = {…} }), with any of              nodeAffinity, podAffinity, podAntiAffinity"
+            "is not a JSON object: write jsonencode({ nodeAffinity = {…} }), with any of \
+             nodeAffinity, podAffinity, podAntiAffinity"
                 .to_owned(),
         );
     };
     let kinds = AFFINITY_KINDS.join(", ");
     if let Some(key) = map.keys().find(|k| !AFFINITY_KINDS.contains(&k.as_str())) {
         return Some(format!(
-            "has the key {key:?}, which a pod's affinity does not have: use only {kinds}              (spelled as the Kubernetes API spells them)"
+            "has the key {key:?}, which a pod's affinity does not have: use only {kinds} \
+             (spelled as the Kubernetes API spells them)"
         ));
     }
     if let Some((key, _)) = map.iter().find(|(_, v)| !v.is_object()) {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
+use crate::digest::Sha256;
 
 use super::constants::{
     CONF_DIR, CONF_TEMPLATE_DIR, DRIVER_LABEL_SERVER, DRIVER_POD_TEMPLATE_FILE,
@@ -171,7 +171,7 @@ pub fn render_kyuubi_defaults(settings: &ServerSettings) -> String {
 
 /// SHA-256 of `text`, as 64 lowercase hex digits (also how a profile's content hash is made).
 pub fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 /// The hash the pod template carries as `konoha.io/config-sha256`.
@@ -200,7 +200,7 @@ pub fn config_sha256(settings: &ServerSettings) -> String {
         hasher.update(format!("{name}\n{}\n", content.len()).as_bytes());
         hasher.update(content.as_bytes());
     }
-    hex::encode(hasher.finalize())
+    hasher.finish_hex()
 }
 
 #[cfg(test)]

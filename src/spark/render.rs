@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
 use super::keys;
 use super::profile::{DEFAULT_EXECUTOR_INSTANCES, Profile};
 use super::storage::location_problem;
@@ -116,7 +114,7 @@ pub fn render_env_file(properties: &BTreeMap<String, String>) -> String {
 
 /// The SHA-256 of the rendered file, as 64 lowercase hex digits.
 pub fn content_sha256(rendered: &str) -> String {
-    hex::encode(Sha256::digest(rendered.as_bytes()))
+    crate::digest::sha256_hex(rendered.as_bytes())
 }
 
 /// A profile's reference, `<mount>/<name>@sha256:<hex>`: where it lives and exactly which content

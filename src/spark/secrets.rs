@@ -12,8 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_lc_rs::hmac;
-use sha2::{Digest, Sha256};
+use crate::digest::{from_hex, hmac_sha256_hex, sha256_hex, to_hex};
 
 use super::keys::{ValueShown, check_conf_map};
 use super::profile::Field;
@@ -210,31 +209,24 @@ pub fn render_redacted<'a>(
         .collect()
 }
 
-fn hmac_hex(key: &[u8], message: &str) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-    hex::encode(hmac::sign(&key, message.as_bytes()).as_ref())
-}
-
 /// HMAC-SHA256, keyed with the seal's key, of the secret values and the write-only version.
 pub fn keyed_digest(key: &[u8], values: &BTreeMap<String, String>, version: Option<i64>) -> String {
     let mut message = super::render_env_file(values);
     if let Some(version) = version {
         message.push_str(&format!("#sensitive_conf_wo_version={version}\n"));
     }
-    hmac_hex(key, &message)
+    hmac_sha256_hex(key, message.as_bytes())
 }
 
 /// HMAC-SHA256 of the write-only values alone: what a refresh compares to find them changed.
 pub fn write_only_digest(key: &[u8], values: &BTreeMap<String, String>) -> String {
-    hmac_hex(key, &super::render_env_file(values))
+    hmac_sha256_hex(key, super::render_env_file(values).as_bytes())
 }
 
 /// `content_sha256` of a profile with secret settings: the SHA-256 of the redacted text followed
 /// by the keyed digest, so it changes with any secret value and reveals none.
 pub fn keyed_content_sha256(redacted: &str, digest: &str) -> String {
-    hex::encode(Sha256::digest(
-        format!("{redacted}#hmac-sha256={digest}\n").as_bytes(),
-    ))
+    sha256_hex(format!("{redacted}#hmac-sha256={digest}\n").as_bytes())
 }
 
 /// The name of the seal kept beside the profile `name`.
@@ -301,7 +293,7 @@ impl Seal {
     /// The seal as KV v2 data (keys one per line, since Spark property names hold no line breaks).
     pub fn to_data(&self) -> BTreeMap<String, String> {
         let mut data = BTreeMap::from([
-            (SEAL_HMAC_KEY.to_owned(), hex::encode(&self.key)),
+            (SEAL_HMAC_KEY.to_owned(), to_hex(&self.key)),
             (
                 SEAL_SENSITIVE_KEYS.to_owned(),
                 key_list(&self.sensitive_keys),
@@ -323,9 +315,7 @@ impl Seal {
 
     /// A seal read back; `None` when the data is not one (no usable key).
     pub fn from_data(data: &BTreeMap<String, String>) -> Option<Self> {
-        let key = hex::decode(data.get(SEAL_HMAC_KEY)?)
-            .ok()
-            .filter(|k| !k.is_empty())?;
+        let key = from_hex(data.get(SEAL_HMAC_KEY)?).filter(|k| !k.is_empty())?;
         Some(Self {
             key,
             sensitive_keys: parse_key_list(data.get(SEAL_SENSITIVE_KEYS)),
@@ -506,7 +496,7 @@ mod tests {
         };
         let seal = Seal::new(vec![7; 32], &secrets);
         assert_eq!(Seal::from_data(&seal.to_data()), Some(seal.clone()));
-        assert!(!format!("{seal:?}").contains(&hex::encode([7u8; 32])));
+        assert!(!format!("{seal:?}").contains(&to_hex(&[7u8; 32])));
         assert!(!format!("{secrets:?}").contains("\"x\""));
         assert_eq!(Seal::from_data(&map(&[("hmac_key", "")])), None);
     }

@@ -253,7 +253,7 @@ mod tests {
     use crate::tf::AttributePath;
 
     fn bytes(hex: &str) -> Vec<u8> {
-        hex::decode(hex.replace(' ', "")).unwrap_or_else(|e| panic!("bad vector {hex}: {e}"))
+        crate::digest::from_hex(&hex.replace(' ', "")).unwrap_or_else(|| panic!("bad vector {hex}"))
     }
 
     fn float(f: f64) -> Value {

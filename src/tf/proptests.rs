@@ -355,8 +355,11 @@ proptest! {
         negative in any::<bool>(),
     ) {
         // Below 10^15 a float holds every whole number exactly; above, whole numbers compare
-        // exactly and most such decimals are no float's exact value (1e23).
-        prop_assume!(exponent < 0 || digits.len() + usize::try_from(exponent).unwrap_or(0) <= 15);
+        // exactly and most such decimals are no float's exact value (1e23). So a positive
+        // exponent is folded into the room the digits leave below 10^15 (folded, not filtered:
+        // filtering rejected half the cases and aborted long runs).
+        let room = 15 - i32::try_from(digits.len()).unwrap_or(15);
+        let exponent = if exponent < 0 { exponent } else { exponent % (room + 1) };
         let sign = if negative { "-" } else { "" };
         let text = format!("{sign}{digits}e{exponent}");
         let parsed = Number::parse(&text);

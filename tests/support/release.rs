@@ -10,9 +10,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sha2::{Digest as _, Sha256};
 
 /// The binary cargo built for this test run, which the tests package.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-konoha");
@@ -29,7 +29,11 @@ fn repo() -> &'static Path {
 
 /// Lowercase hex SHA-256, as `sha256sum` prints it.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    digest(&SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The files `scripts/release.sh` wrote, in a temp dir of their own.
@@ -179,7 +183,10 @@ pub fn h1_hash(files: &[(&str, &[u8])]) -> String {
         .map(|(name, bytes)| format!("{}  {name}\n", sha256_hex(bytes)))
         .collect();
     lines.sort();
-    format!("h1:{}", STANDARD.encode(Sha256::digest(lines.concat())))
+    format!(
+        "h1:{}",
+        STANDARD.encode(digest(&SHA256, lines.concat().as_bytes()))
+    )
 }
 
 /// A gpg keyring of its own in a temp dir: the release's public key, as a user verifying it has

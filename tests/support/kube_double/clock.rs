@@ -4,7 +4,7 @@
 //! Leaves out real randomness: ids come from a hash of a per-double seed and a counter, so they
 //! differ between doubles and never repeat inside one.
 
-use sha2::{Digest, Sha256};
+use aws_lc_rs::digest::{Context, SHA256, digest};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch; the API's timestamps have second resolution.
@@ -63,16 +63,18 @@ impl Ids {
     /// 32 bytes no earlier call returned (the raw material of every id).
     pub(crate) fn next_bytes(&mut self) -> [u8; 32] {
         self.counter += 1;
-        let mut h = Sha256::new();
-        h.update(self.seed.to_le_bytes());
-        h.update(self.counter.to_le_bytes());
-        h.finalize().into()
+        let mut h = Context::new(&SHA256);
+        h.update(&self.seed.to_le_bytes());
+        h.update(&self.counter.to_le_bytes());
+        let mut bytes = [0; 32];
+        bytes.copy_from_slice(h.finish().as_ref());
+        bytes
     }
 
     /// A version-4-shaped uid.
     pub(crate) fn uid(&mut self) -> String {
         let b = self.next_bytes();
-        let hex = hex::encode(&b[..16]);
+        let hex = hex(&b[..16]);
         format!(
             "{}-{}-4{}-a{}-{}",
             &hex[0..8],
@@ -94,13 +96,19 @@ impl Ids {
 
     /// 16 hex digits, like the nanosecond stamp the event recorder appends to event names.
     pub(crate) fn event_suffix(&mut self) -> String {
-        hex::encode(&self.next_bytes()[..8])
+        hex(&self.next_bytes()[..8])
     }
+}
+
+/// `bytes` as lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A stable 10-character hash of `text` in the safe alphabet (the `pod-template-hash`).
 pub(crate) fn safe_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
+    digest(&SHA256, text.as_bytes())
+        .as_ref()
         .iter()
         .take(10)
         .map(|b| char::from(SAFE[usize::from(*b) % SAFE.len()]))
