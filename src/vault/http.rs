@@ -336,6 +336,8 @@ mod tests {
 
     use std::convert::Infallible;
     use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use http_body_util::Full;
     use hyper::body::Incoming;
@@ -386,17 +388,25 @@ mod tests {
 
     /// Serves [`answer`] on a loopback port until the test's runtime ends.
     async fn scripted_server() -> SocketAddr {
+        counted_server().await.0
+    }
+
+    /// [`scripted_server`], with the number of connections it accepted so far.
+    async fn counted_server() -> (SocketAddr, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(
                     hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service_fn(answer)),
                 );
             }
         });
-        addr
+        (addr, accepted)
     }
 
     fn transport(addr: SocketAddr, timeout: Duration) -> Transport {
@@ -434,6 +444,17 @@ mod tests {
         assert_eq!(echoed["token"], Value::Null, "no token before one is set");
         let empty = anonymous.send(Method::DELETE, "empty", None).await.unwrap();
         assert_eq!(empty, Value::Null);
+    }
+
+    #[tokio::test]
+    async fn clones_share_one_keep_alive_connection() {
+        let (addr, accepted) = counted_server().await;
+        let first = transport(addr, Duration::from_secs(30));
+        let clone = first.with_token(sensitive_header("s.token").unwrap());
+        for transport in [&first, &clone, &first, &clone] {
+            transport.send(Method::GET, "x", None).await.unwrap();
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
     }
 
     #[test]
