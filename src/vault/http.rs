@@ -10,10 +10,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use ::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use ::http::{Method, Request, Uri};
+use ::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
+use ::http::{Method, Request, Response, StatusCode, Uri};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -31,6 +32,10 @@ const TOKEN_HEADER: HeaderName = HeaderName::from_static("x-vault-token");
 const NAMESPACE_HEADER: HeaderName = HeaderName::from_static("x-vault-namespace");
 /// Sent by Vault's own CLI; marks the request as an API call rather than a browser's.
 const REQUEST_HEADER: HeaderName = HeaderName::from_static("x-vault-request");
+
+/// How many 307/308 redirects one request follows (a standby node names the active one, which
+/// answers itself, so one is the norm).
+const MAX_REDIRECTS: usize = 5;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -203,8 +208,9 @@ impl Transport {
         let tls_config = if address.https {
             tls::client_config(tls.ca_file, tls.skip_verify)?
         } else {
-            // Never used: an http:// address makes no TLS connection, so no roots are loaded.
-            tls::client_config(None, true)?
+            // An http:// address makes no TLS connection (redirects keep the scheme), so no
+            // roots are loaded, and a TLS connection made by mistake would trust nothing.
+            tls::trusting_nothing()?
         };
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls_config)
@@ -257,26 +263,54 @@ impl Transport {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, HttpError> {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(self.address.api(path)?);
+        let body = body.map(|json| Bytes::from(json.to_string()));
+        let mut uri = self.address.api(path)?;
+        let mut redirects = 0;
+        loop {
+            let response = self
+                .request(method.clone(), uri.clone(), body.clone())
+                .await?;
+            // A standby Vault node that does not forward requests answers 307 with the active
+            // node's address; the request goes there as it was, token included, as Vault's own
+            // client does.
+            if redirects < MAX_REDIRECTS
+                && let Some(next) = redirect_target(&uri, &response)
+            {
+                redirects += 1;
+                uri = next;
+                continue;
+            }
+            return self.read(response).await;
+        }
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        uri: Uri,
+        body: Option<Bytes>,
+    ) -> Result<Response<Incoming>, HttpError> {
+        let mut request = Request::builder().method(method).uri(uri);
         if let Some(headers) = request.headers_mut() {
             headers.extend(self.headers.clone());
             if body.is_some() {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             }
         }
-        let bytes = body.map(Value::to_string).unwrap_or_default();
         let request = request
-            .body(Full::new(Bytes::from(bytes)))
+            .body(Full::new(body.unwrap_or_default()))
             .map_err(|e| HttpError::Request(Box::new(e)))?;
-        let response = self.client.request(request).await.map_err(|e| {
+        self.client.request(request).await.map_err(|e| {
             if e.is_connect() {
                 HttpError::Connect(Box::new(e))
             } else {
                 HttpError::Request(Box::new(e))
             }
-        })?;
+        })
+    }
+
+    /// The answer's JSON body, read up to the cap, or the error its status stands for.
+    async fn read(&self, response: Response<Incoming>) -> Result<Value, HttpError> {
         let status = response.status();
         let body = Limited::new(response.into_body(), self.body_limit)
             .collect()
@@ -302,6 +336,27 @@ impl Transport {
         }
         serde_json::from_slice(&body).map_err(HttpError::Decode)
     }
+}
+
+/// Where a 307 or 308 answer sends the request: its `Location`, absolute or from the root, as
+/// long as the scheme stays the same (a token never moves from `https` to plain `http`, and a
+/// plain-`http` client trusts no certificate). Anything else is answered as the status it is.
+fn redirect_target(current: &Uri, response: &Response<Incoming>) -> Option<Uri> {
+    if !matches!(
+        response.status(),
+        StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
+    ) {
+        return None;
+    }
+    let location = response.headers().get(LOCATION)?.to_str().ok()?;
+    let next: Uri = if location.starts_with('/') && !location.starts_with("//") {
+        format!("{}://{}{location}", current.scheme()?, current.authority()?)
+            .parse()
+            .ok()?
+    } else {
+        location.parse().ok()?
+    };
+    (next.scheme() == current.scheme() && next.authority().is_some()).then_some(next)
 }
 
 /// The CA file and verification switch, for an `https://` address.
@@ -340,7 +395,6 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use http_body_util::Full;
-    use hyper::body::Incoming;
     use hyper::service::service_fn;
     use hyper_util::rt::TokioIo;
     use serde_json::json;
@@ -361,6 +415,14 @@ mod tests {
             *response.status_mut() = ::http::StatusCode::from_u16(status).unwrap();
             Ok(response)
         };
+        let redirect = |location: &str| {
+            let mut response = ::http::Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+            response
+                .headers_mut()
+                .insert(LOCATION, HeaderValue::from_str(location).unwrap());
+            Ok(response)
+        };
         let header = |name: &str| {
             request
                 .headers()
@@ -372,6 +434,9 @@ mod tests {
             "/v1/proxy" => respond(502, "<html>Bad Gateway</html>".to_owned()),
             "/v1/refused" => respond(400, json!({"errors": ["one", "two"]}).to_string()),
             "/v1/empty" => respond(204, String::new()),
+            "/v1/moved" => redirect("/v1/target"),
+            "/v1/loop" => redirect("/v1/loop"),
+            "/v1/to-https" => redirect("https://127.0.0.1:1/v1/target"),
             path => respond(
                 200,
                 json!({
@@ -444,6 +509,26 @@ mod tests {
         assert_eq!(echoed["token"], Value::Null, "no token before one is set");
         let empty = anonymous.send(Method::DELETE, "empty", None).await.unwrap();
         assert_eq!(empty, Value::Null);
+    }
+
+    #[tokio::test]
+    async fn follows_redirects_that_keep_the_scheme_a_few_times() {
+        let addr = scripted_server().await;
+        let transport = transport(addr, Duration::from_secs(30))
+            .with_token(sensitive_header("s.token").unwrap());
+        let moved = transport
+            .send(Method::POST, "moved", Some(&json!({})))
+            .await
+            .unwrap();
+        assert_eq!(
+            (&moved["method"], &moved["path"], &moved["token"]),
+            (&json!("POST"), &json!("/v1/target"), &json!("s.token")),
+            "{moved}"
+        );
+        for path in ["loop", "to-https"] {
+            let err = transport.send(Method::GET, path, None).await.unwrap_err();
+            assert_eq!(err.status(), Some(307), "{path}: {err:?}");
+        }
     }
 
     #[tokio::test]

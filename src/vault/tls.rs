@@ -82,6 +82,17 @@ pub(super) fn client_config(
     Ok(config)
 }
 
+/// A configuration that trusts no certificate, for a client that is never meant to use TLS.
+pub(super) fn trusting_nothing() -> Result<ClientConfig, TlsSetupError> {
+    Ok(
+        ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(TlsSetupError::Config)?
+            .with_root_certificates(RootCertStore::empty())
+            .with_no_client_auth(),
+    )
+}
+
 /// The system's roots and the CA file's certificates.
 fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, TlsSetupError> {
     let mut roots = RootCertStore::empty();
