@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ::http::Method;
+use hyper_util::client::proxy::matcher::Matcher;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -129,7 +130,9 @@ impl VaultClient {
             ca_file: settings.ca_cert_file.as_deref(),
             skip_verify: settings.skip_tls_verify,
         };
-        let anonymous = Transport::new(address, namespace, &tls, settings.request_timeout)
+        // HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY, as curl reads them.
+        let proxies = Matcher::from_env();
+        let anonymous = Transport::new(address, namespace, &tls, proxies, settings.request_timeout)
             .map_err(|source| VaultError::BuildClient {
                 address: settings.address.clone(),
                 source,

@@ -18,9 +18,11 @@ use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
+use super::proxy::ProxyConnector;
 use super::tls::{self, TlsSetupError};
 
 /// The largest answer body read, in bytes. Vault refuses requests over 32 MiB by default
@@ -175,7 +177,7 @@ pub(super) fn sensitive_header(value: &str) -> Option<HeaderValue> {
 /// Sends requests to one Vault server. Cheap to clone: clones share the connection pool.
 #[derive(Clone)]
 pub(super) struct Transport {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
     address: Address,
     /// The namespace and, once known, the token.
     headers: HeaderMap,
@@ -195,11 +197,13 @@ impl fmt::Debug for Transport {
 
 impl Transport {
     /// A transport for `address`, sending `namespace` (already a header value) on every
-    /// request and waiting at most `timeout` for each.
+    /// request, connecting through the proxies `proxies` names (`Matcher::from_env()` in use)
+    /// and waiting at most `timeout` for each request.
     pub(super) fn new(
         address: Address,
         namespace: Option<HeaderValue>,
         tls: &TlsSettings<'_>,
+        proxies: Matcher,
         timeout: Duration,
     ) -> Result<Self, TlsSetupError> {
         let mut http = HttpConnector::new();
@@ -216,7 +220,7 @@ impl Transport {
             .with_tls_config(tls_config)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::new(http, proxies));
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let mut headers = HeaderMap::new();
         headers.insert(REQUEST_HEADER, HeaderValue::from_static("true"));
@@ -475,13 +479,18 @@ mod tests {
     }
 
     fn transport(addr: SocketAddr, timeout: Duration) -> Transport {
+        through(addr, Matcher::builder().build(), timeout)
+    }
+
+    fn through(addr: SocketAddr, proxies: Matcher, timeout: Duration) -> Transport {
         let address = Address::parse(&format!("http://{addr}")).unwrap();
         let tls = TlsSettings {
             ca_file: None,
             skip_verify: false,
         };
         let namespace = HeaderValue::from_static("team");
-        let mut transport = Transport::new(address, Some(namespace), &tls, timeout).unwrap();
+        let mut transport =
+            Transport::new(address, Some(namespace), &tls, proxies, timeout).unwrap();
         transport.body_limit = TEST_LIMIT;
         transport
     }
@@ -529,6 +538,70 @@ mod tests {
             let err = transport.send(Method::GET, path, None).await.unwrap_err();
             assert_eq!(err.status(), Some(307), "{path}: {err:?}");
         }
+    }
+
+    /// A `CONNECT` proxy on a loopback port: reads one request head, records it, answers 200
+    /// and splices the connection to the destination it names.
+    async fn tunnelling_proxy() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (heads, seen) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    let mut byte = [0u8];
+                    if client.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8(head).unwrap();
+                let target = head.split(' ').nth(1).unwrap().to_owned();
+                let _ = heads.send(head);
+                let mut upstream = tokio::net::TcpStream::connect(target).await.unwrap();
+                client.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    #[tokio::test]
+    async fn a_proxy_in_the_rules_carries_the_request_through_a_tunnel() {
+        let vault = scripted_server().await;
+        let (proxy, mut seen) = tunnelling_proxy().await;
+        let proxies = Matcher::builder()
+            .http(format!("http://user:pass@{proxy}"))
+            .build();
+        let echoed = through(vault, proxies, Duration::from_secs(30))
+            .send(Method::GET, "x", None)
+            .await
+            .unwrap();
+        assert_eq!(echoed["path"], "/v1/x");
+        let head = seen.recv().await.unwrap();
+        assert!(
+            head.starts_with(&format!("CONNECT {vault} HTTP/1.1\r\n")),
+            "{head}"
+        );
+        assert!(
+            head.contains("Basic dXNlcjpwYXNz"),
+            "the proxy's credentials: {head}"
+        );
+
+        // NO_PROXY-style exceptions connect directly.
+        let excepted = Matcher::builder()
+            .http(format!("http://{proxy}"))
+            .no("127.0.0.1")
+            .build();
+        through(vault, excepted, Duration::from_secs(30))
+            .send(Method::GET, "x", None)
+            .await
+            .unwrap();
+        assert!(seen.try_recv().is_err(), "no second tunnel");
     }
 
     #[tokio::test]

@@ -11,6 +11,8 @@
 //!
 //! - [`http`]: the transport, one request to `/v1/` answered with JSON or a classified
 //!   failure, response bodies capped at [`http::MAX_RESPONSE_BYTES`];
+//! - `proxy`: connections through the proxy `HTTPS_PROXY` and friends name, as `CONNECT`
+//!   tunnels;
 //! - [`tls`]: the rustls client configuration (system roots and the CA file, or none);
 //! - [`client`]: [`VaultClient::connect`], logins and token renewal;
 //! - [`session`]: [`VaultSession`], which renews the token or logs in again as it nears expiry;
@@ -24,6 +26,7 @@ pub mod error;
 pub mod http;
 pub mod kv2;
 pub mod mounts;
+mod proxy;
 pub mod session;
 pub mod tls;
 
