@@ -13,8 +13,9 @@ use hyper_util::client::proxy::matcher::Matcher;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::address::Address;
 use super::error::{Failure, classify};
-use super::http::{Address, HttpError, TlsSettings, Transport, sensitive_header};
+use super::http::{HttpError, TlsSettings, Transport, sensitive_header};
 use super::mounts::MountCache;
 use super::{Secret, VaultError, VaultSettings};
 

@@ -9,6 +9,7 @@
 //! purpose: KV v1 and other auth methods. A KV v1 mount, or any other engine, is refused by
 //! [`mounts`] before use.
 //!
+//! - `address`: the address, parsed and checked at connect;
 //! - [`http`]: the transport, one request to `/v1/` answered with JSON or a classified
 //!   failure, response bodies capped at [`http::MAX_RESPONSE_BYTES`];
 //! - `proxy`: connections through the proxy `HTTPS_PROXY` and friends name, as `CONNECT`
@@ -21,6 +22,7 @@
 //!   client;
 //! - [`error`]: [`VaultError`] and the classification of HTTP failures.
 
+mod address;
 pub mod client;
 pub mod error;
 pub mod http;
