@@ -7,7 +7,7 @@
 //! added beside a toleration). What it asserts is independent of the renderer: Vault's data,
 //! written out as sorted `key=value` lines with secret values hidden, must equal the planned
 //! `rendered` and the stored one; the settings the configuration names must be in Vault as
-//! written; metadata and `version` must match Vault's. Now and then a step imports the profile
+//! written; metadata and `version` must match Vault's; the data source must read the same. Now and then a step imports the profile
 //! into a fresh state, which must read back attribute for attribute as the apply stored it.
 //!
 //! The walk is deterministic: `KONOHA_SEQUENCE_SEED=<n>` picks another (a failure prints its
@@ -29,6 +29,7 @@ use support::provider::InProcessProvider;
 use support::terraform::{Step, TestCase};
 
 const ADDRESS: &str = "konoha_spark_profile.p";
+const DATA_ADDRESS: &str = "data.konoha_spark_profile.read";
 const NAME: &str = "spark/sequence";
 const DEFAULT_SEED: u64 = 3;
 const DEFAULT_STEPS: usize = 24;
@@ -246,6 +247,13 @@ impl Profile {
             .unwrap();
         }
         out.push_str("}\n");
+        // The data source reads the same secret once the resource is written.
+        write!(
+            out,
+            "\ndata \"konoha_spark_profile\" \"read\" {{\n  mount      = \"secret\"\n  \
+             name       = \"{NAME}\"\n  depends_on = [{ADDRESS}]\n}}\n"
+        )
+        .unwrap();
         out
     }
 
@@ -414,6 +422,30 @@ fn check_landed(
         if data.contains_key(key) {
             return Err(format!("{key} should not be in Vault: {:?}", data.get(key)));
         }
+    }
+    for attribute in ["rendered", "content_sha256", "ref", "version"] {
+        let resource = state.attr(ADDRESS, attribute);
+        let read = state.attr(DATA_ADDRESS, attribute);
+        if resource != read {
+            return Err(format!(
+                "{attribute}: the resource holds {resource:?}, the data source read {read:?}"
+            ));
+        }
+    }
+    let properties = state
+        .attr(DATA_ADDRESS, "properties")
+        .and_then(Json::as_object)
+        .ok_or("the data source has no properties")?;
+    let shown: BTreeMap<&str, &Json> = data
+        .iter()
+        .filter(|(key, _)| !secret_keys.contains(&key.as_str()))
+        .map(|(key, value)| (key.as_str(), value))
+        .collect();
+    let read: BTreeMap<&str, &Json> = properties.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    if shown != read {
+        return Err(format!(
+            "the data source's properties {read:?} are not Vault's non-secret data {shown:?}"
+        ));
     }
     let state_version = state.attr(ADDRESS, "version").and_then(Json::as_u64);
     if state_version != Some(version) {

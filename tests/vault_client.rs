@@ -662,3 +662,31 @@ async fn a_silent_server_times_out() {
     assert!(err.is_transient());
     drop(listener);
 }
+
+/// Vault holds versions as signed 64-bit numbers: a check-and-set version past 32 bits is sent
+/// as is (and loses, as no such version exists), one past 63 bits is refused before any request.
+#[tokio::test]
+async fn check_and_set_versions_reach_vault_up_to_63_bits() {
+    let bao = OpenBao::start();
+    let client = root_client(&bao).await;
+    let data = map(&[("k", "v")]);
+    let past_32_bits = u64::from(u32::MAX) + 1;
+    let err = client
+        .write_cas("secret", "big", &data, past_32_bits)
+        .await
+        .expect_err("no such version");
+    assert!(
+        matches!(&err, VaultError::CasMismatch { expected, .. } if *expected == past_32_bits),
+        "{err:?}"
+    );
+    let past_63_bits = 1u64 << 63;
+    let err = client
+        .write_cas("secret", "big", &data, past_63_bits)
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(&err, VaultError::CasOutOfRange { cas, .. } if *cas == past_63_bits),
+        "{err:?}"
+    );
+    assert_eq!(bao.kv_get("secret", "big"), None, "nothing was written");
+}

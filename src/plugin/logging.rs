@@ -4,8 +4,7 @@
 //! "@timestamp":"2026-01-02T03:04:05.000000Z", …fields}`, with the fields of the enclosing spans
 //! (outermost first) and then the event's own. The level comes from `TF_LOG_PROVIDER`, else
 //! `TF_LOG`, like Terraform's; our own events follow it, dependencies' are capped at INFO so
-//! `TF_LOG=trace` does not drown in HTTP/2 frames, and vaultrs's errors (every Vault error
-//! response, 404s included) are written at DEBUG. Records from the `log` crate are not captured.
+//! `TF_LOG=trace` does not drown in HTTP/2 frames. Records from the `log` crate are not captured.
 //!
 //! A span of this crate also writes one line when it closes, `"<name> finished"` with its fields
 //! and `duration_us`, its wall time from creation to close: that is how each RPC's own cost
@@ -32,11 +31,6 @@ const OWN_TARGETS: [&str; 2] = ["konoha", "terraform_provider_konoha"];
 
 /// The most a dependency may log.
 const DEPENDENCY_LEVEL: LevelFilter = LevelFilter::INFO;
-
-/// Dependencies whose ERROR events are written at DEBUG. vaultrs logs every error response
-/// from Vault at ERROR, a 404 for a secret that is simply absent included; the provider turns
-/// each real failure into a diagnostic (and logs it itself), so at ERROR they are only noise.
-const DEMOTED_TARGETS: [&str; 1] = ["vaultrs"];
 
 /// The level when neither variable is set.
 const DEFAULT_LEVEL: LevelFilter = LevelFilter::WARN;
@@ -96,7 +90,7 @@ where
         // A dependency's event must be at most INFO as it was logged, and at most the chosen
         // level as it is written.
         (is_own(metadata) || *metadata.level() <= DEPENDENCY_LEVEL)
-            && written_level(metadata) <= self.level
+            && *metadata.level() <= self.level
     }
 }
 
@@ -105,16 +99,6 @@ fn within(target: &str, module: &str) -> bool {
     target
         .strip_prefix(module)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-}
-
-/// The level an event is written at: its own, except for [`DEMOTED_TARGETS`]' errors.
-fn written_level(metadata: &Metadata<'_>) -> Level {
-    let level = *metadata.level();
-    if level == Level::ERROR && DEMOTED_TARGETS.iter().any(|t| within(metadata.target(), t)) {
-        Level::DEBUG
-    } else {
-        level
-    }
 }
 
 /// Whether `metadata` belongs to this crate rather than a dependency.
@@ -201,7 +185,7 @@ where
             }
         }
         event.record(&mut fields);
-        let line = hclog_line(written_level(event.metadata()), fields, SystemTime::now());
+        let line = hclog_line(*event.metadata().level(), fields, SystemTime::now());
         // Losing a log line beats failing (or panicking in) the operation that logged it.
         let _ = self.make_writer.make_writer().write_all(line.as_bytes());
     }
@@ -453,7 +437,7 @@ mod tests {
     #[test]
     fn only_this_crates_spans_report_their_duration() {
         let lines = capture(LevelFilter::TRACE, || {
-            drop(tracing::info_span!(target: "rustify::clients", "send"));
+            drop(tracing::info_span!(target: "hyper_util::client", "send"));
             drop(tracing::debug_span!(
                 "rpc",
                 rpc = "/tfplugin5.Provider/ReadResource"
@@ -499,34 +483,5 @@ mod tests {
         assert_eq!(lines[0]["@level"], "info");
 
         assert!(capture(LevelFilter::OFF, || tracing::error!("nothing")).is_empty());
-    }
-
-    #[test]
-    fn vaultrs_errors_are_written_at_debug() {
-        let log = || {
-            tracing::error!(target: "vaultrs::api", "Detected errors in API response: []");
-            tracing::warn!(target: "vaultrs::api", "Detected warnings in API response");
-            tracing::error!(target: "hyper", "a dependency's real error");
-        };
-        let at_debug = capture(LevelFilter::DEBUG, log);
-        let levels: Vec<(&str, &str)> = at_debug
-            .iter()
-            .map(|l| {
-                (
-                    l["@level"].as_str().unwrap(),
-                    l["@message"].as_str().unwrap(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            levels,
-            [
-                ("debug", "Detected errors in API response: []"),
-                ("warn", "Detected warnings in API response"),
-                ("error", "a dependency's real error"),
-            ]
-        );
-        let at_warn = capture(LevelFilter::WARN, log);
-        assert_eq!(at_warn.len(), 2, "only the demoted line goes: {at_warn:?}");
     }
 }

@@ -1,20 +1,41 @@
-//! [`VaultClient`]: connects to Vault from resolved [`VaultSettings`] (AppRole login or a
-//! token) and turns raw `vaultrs` failures into [`VaultError`]s for the KV v2 calls.
+//! [`VaultClient`]: connects to Vault from resolved [`VaultSettings`] (a login or a token),
+//! logs in, renews the token, and turns transport failures into [`VaultError`]s for the calls.
 //!
-//! The KV v2 operations themselves live in [`super::kv2`]. Nothing here reads `VAULT_*`
-//! environment variables: `vaultrs`' settings builder would, so the settings are built as a
-//! plain struct instead.
+//! The KV v2 operations themselves live in [`super::kv2`], the requests in [`super::http`].
+//! Nothing here reads `VAULT_*` environment variables: that is the provider's job.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use vaultrs::client::{Client as _, VaultClientSettings};
-use vaultrs::error::ClientError;
+use ::http::Method;
+use hyper_util::client::proxy::matcher::Matcher;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
+use super::address::Address;
 use super::error::{Failure, classify};
+use super::http::{HttpError, TlsSettings, Transport, sensitive_header};
 use super::mounts::MountCache;
 use super::{Secret, VaultError, VaultSettings};
+
+/// The `auth` part of a login's or renewal's answer.
+#[derive(Deserialize)]
+struct AuthAnswer {
+    auth: Auth,
+}
+
+/// A token as Vault granted it. No `Debug`: it holds the token.
+#[derive(Deserialize)]
+struct Auth {
+    client_token: String,
+    #[serde(default)]
+    accessor: String,
+    #[serde(default)]
+    lease_duration: u64,
+    #[serde(default)]
+    renewable: bool,
+}
 
 /// How long the current token is good for, as Vault granted it.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +59,7 @@ impl Lease {
         }
     }
 
-    fn from_auth(auth: &vaultrs::api::AuthInfo) -> Self {
+    fn from_auth(auth: &Auth) -> Self {
         let ttl = Duration::from_secs(auth.lease_duration);
         Self {
             obtained: Instant::now(),
@@ -57,19 +78,19 @@ pub struct VaultClient {
 }
 
 struct Inner {
-    api: vaultrs::client::VaultClient,
+    /// Sends the token, once there is one.
+    http: Transport,
     lease: Mutex<Lease>,
     /// The login's token accessor: not a credential, but it names the token in Vault's API.
     accessor: Option<String>,
     address: String,
     namespace: Option<String>,
-    timeout: Duration,
     /// What each mount used so far is, asked once.
     mounts: MountCache,
 }
 
 impl fmt::Debug for VaultClient {
-    // The vaultrs client's own Debug prints its token, so only safe fields are shown.
+    // Only fields that cannot hold the token.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VaultClient")
             .field("address", &self.inner.address)
@@ -86,61 +107,52 @@ impl VaultClient {
     /// first operation as [`VaultError::PermissionDenied`]. Fails with
     /// [`VaultError::MissingCredentials`] when neither is set.
     pub async fn connect(settings: &VaultSettings) -> Result<Self, VaultError> {
-        let address = parse_address(&settings.address)?;
+        let address =
+            Address::parse(&settings.address).map_err(|reason| VaultError::InvalidAddress {
+                address: settings.address.clone(),
+                reason,
+            })?;
         let token = settings.token.as_ref().filter(|t| !t.is_empty());
         let has_login =
             settings.approle.is_some() || settings.jwt.is_some() || settings.kubernetes.is_some();
         if !has_login && token.is_none() {
             return Err(VaultError::MissingCredentials);
         }
-        // vaultrs puts both into HTTP headers and panics on characters a header cannot carry.
-        if token.is_some_and(|t| !header_safe(t.expose())) {
-            return Err(VaultError::InvalidHeaderValue { what: "token" });
-        }
-        if settings
-            .namespace
-            .as_deref()
-            .is_some_and(|ns| !header_safe(ns))
-        {
-            return Err(VaultError::InvalidHeaderValue { what: "namespace" });
-        }
-        let ca_certs = match &settings.ca_cert_file {
-            Some(path) => vec![
-                path.to_str()
-                    .ok_or_else(|| VaultError::InvalidCaCertPath { path: path.clone() })?
-                    .to_owned(),
-            ],
-            None => Vec::new(),
+        // Refused here, by name, rather than on the first request.
+        let token = match token {
+            Some(token) => Some(header_value(token.expose(), "token")?),
+            None => None,
         };
-        let client_settings = VaultClientSettings {
-            address,
-            ca_certs,
-            identity: None,
-            timeout: Some(settings.request_timeout),
-            token: token.map(Secret::expose).unwrap_or_default().to_owned(),
-            verify: !settings.skip_tls_verify,
-            version: 1,
-            wrapping: false,
-            namespace: settings.namespace.clone(),
-            proxy: None,
+        let namespace = match settings.namespace.as_deref() {
+            Some(namespace) => Some(header_value(namespace, "namespace")?),
+            None => None,
         };
-        let api = vaultrs::client::VaultClient::new(client_settings).map_err(|source| {
-            VaultError::BuildClient {
+        let tls = TlsSettings {
+            ca_file: settings.ca_cert_file.as_deref(),
+            skip_verify: settings.skip_tls_verify,
+        };
+        // HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY, as curl reads them.
+        let proxies = Matcher::from_env();
+        let anonymous = Transport::new(address, namespace, &tls, proxies, settings.request_timeout)
+            .map_err(|source| VaultError::BuildClient {
                 address: settings.address.clone(),
-                source: Box::new(source),
-            }
-        })?;
+                source,
+            })?;
         let mut client = Inner {
-            api,
+            http: match token {
+                Some(token) => anonymous.with_token(token),
+                None => anonymous.clone(),
+            },
             lease: Mutex::new(Lease::unknown()),
             accessor: None,
             address: settings.address.clone(),
             namespace: settings.namespace.clone(),
-            timeout: settings.request_timeout,
             mounts: MountCache::default(),
         };
-        if let Some(auth) = client.log_in(settings).await? {
-            client.api.set_token(&auth.client_token);
+        // A login sends no token: an ambient one must not decide whose login it is.
+        if let Some(auth) = client.log_in(&anonymous, settings).await? {
+            let token = header_value(&auth.client_token, "token")?;
+            client.http = anonymous.with_token(token);
             client.lease = Mutex::new(Lease::from_auth(&auth));
             client.accessor = Some(auth.accessor);
         }
@@ -169,16 +181,22 @@ impl VaultClient {
     /// Renews the token (`auth/token/renew-self`). Returns false when Vault granted less than
     /// a third of the login's TTL: the token nears its maximum TTL, so a new login is due.
     pub async fn renew(&self) -> Result<bool, VaultError> {
-        let auth = vaultrs::token::renew_self(&self.inner.api, None)
+        let path = "auth/token/renew-self";
+        let fail = |source| {
+            self.fail(
+                "renew the token at",
+                path.to_owned(),
+                source,
+                |_, source| VaultError::RenewToken { source },
+            )
+        };
+        let answer = self
+            .inner
+            .http
+            .send(Method::POST, path, Some(&json!({})))
             .await
-            .map_err(|source| {
-                self.fail(
-                    "renew the token at",
-                    "auth/token/renew-self".to_owned(),
-                    source,
-                    |_, source| VaultError::RenewToken { source },
-                )
-            })?;
+            .map_err(fail)?;
+        let auth = decode_auth(answer).map_err(fail)?;
         let granted = self.lease().granted;
         let mut renewed = Lease::from_auth(&auth);
         renewed.granted = granted;
@@ -202,9 +220,9 @@ impl VaultClient {
         &self.inner.address
     }
 
-    /// The `vaultrs` client, for the KV v2 calls.
-    pub(super) fn api(&self) -> &vaultrs::client::VaultClient {
-        &self.inner.api
+    /// The transport, carrying the token, for the calls.
+    pub(super) fn http(&self) -> &Transport {
+        &self.inner.http
     }
 
     /// The mount lookups made so far.
@@ -218,8 +236,8 @@ impl VaultClient {
         &self,
         action: &'static str,
         path: String,
-        source: ClientError,
-        other: impl FnOnce(String, Box<ClientError>) -> VaultError,
+        source: HttpError,
+        other: impl FnOnce(String, Box<HttpError>) -> VaultError,
     ) -> VaultError {
         self.inner.fail(action, path, source, other)
     }
@@ -230,26 +248,19 @@ impl Inner {
     /// provider allows only one). `None` means the token is used as given.
     async fn log_in(
         &self,
+        anonymous: &Transport,
         settings: &VaultSettings,
-    ) -> Result<Option<vaultrs::api::AuthInfo>, VaultError> {
-        let (method, mount, result) = if let Some(approle) = &settings.approle {
-            let result = vaultrs::auth::approle::login(
-                &self.api,
-                &approle.mount,
-                &approle.role_id,
-                approle.secret_id.expose(),
-            )
-            .await;
-            ("AppRole", &approle.mount, result)
+    ) -> Result<Option<Auth>, VaultError> {
+        // The request body holds the credential: it is built here and never logged.
+        let (method, mount, body) = if let Some(approle) = &settings.approle {
+            let body = json!({
+                "role_id": approle.role_id,
+                "secret_id": approle.secret_id.expose(),
+            });
+            ("AppRole", &approle.mount, body)
         } else if let Some(jwt) = &settings.jwt {
-            let result = vaultrs::auth::oidc::login(
-                &self.api,
-                &jwt.mount,
-                jwt.jwt.expose(),
-                Some(jwt.role.clone()),
-            )
-            .await;
-            ("JWT", &jwt.mount, result)
+            let body = json!({"role": jwt.role, "jwt": jwt.jwt.expose()});
+            ("JWT", &jwt.mount, body)
         } else if let Some(kubernetes) = &settings.kubernetes {
             // Read at every login: the kubelet rotates projected service-account tokens.
             let jwt = std::fs::read_to_string(&kubernetes.jwt_file).map_err(|source| {
@@ -259,19 +270,17 @@ impl Inner {
                 }
             })?;
             let jwt = Secret::new(jwt.trim());
-            let result = vaultrs::auth::kubernetes::login(
-                &self.api,
-                &kubernetes.mount,
-                &kubernetes.role,
-                jwt.expose(),
-            )
-            .await;
-            ("Kubernetes", &kubernetes.mount, result)
+            let body = json!({"role": kubernetes.role, "jwt": jwt.expose()});
+            ("Kubernetes", &kubernetes.mount, body)
         } else {
             return Ok(None);
         };
         let login_path = format!("auth/{mount}/login");
         tracing::debug!(address = %self.address, path = %login_path, method, "Vault login");
+        let result = anonymous
+            .send(Method::POST, &login_path, Some(&body))
+            .await
+            .and_then(decode_auth);
         result.map(Some).map_err(|source| match classify(&source) {
             // A refused login is not "the token lacks permission": there is no token yet.
             Failure::Unreachable | Failure::TimedOut => {
@@ -299,8 +308,8 @@ impl Inner {
         &self,
         action: &'static str,
         path: String,
-        source: ClientError,
-        other: impl FnOnce(String, Box<ClientError>) -> VaultError,
+        source: HttpError,
+        other: impl FnOnce(String, Box<HttpError>) -> VaultError,
     ) -> VaultError {
         let kind = classify(&source);
         let source = Box::new(source);
@@ -315,7 +324,7 @@ impl Inner {
                 address: self.address.clone(),
                 action,
                 path,
-                timeout: self.timeout,
+                timeout: self.http.timeout(),
                 source,
             },
             Failure::Forbidden => VaultError::PermissionDenied {
@@ -328,6 +337,14 @@ impl Inner {
     }
 }
 
+/// `value` as a sensitive header value, refused by name when a header cannot carry it.
+fn header_value(value: &str, what: &'static str) -> Result<::http::HeaderValue, VaultError> {
+    Some(value)
+        .filter(|v| header_safe(v))
+        .and_then(sensitive_header)
+        .ok_or(VaultError::InvalidHeaderValue { what })
+}
+
 /// Whether `value` can be sent as an HTTP header value: visible ASCII, spaces and tabs.
 fn header_safe(value: &str) -> bool {
     value
@@ -335,40 +352,16 @@ fn header_safe(value: &str) -> bool {
         .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
-/// Parses the address up front: `vaultrs`' own parser panics on a bad URL.
-fn parse_address(address: &str) -> Result<reqwest::Url, VaultError> {
-    let invalid = |reason: String| VaultError::InvalidAddress {
-        address: address.to_owned(),
-        reason,
-    };
-    let url = reqwest::Url::parse(address).map_err(|e| invalid(e.to_string()))?;
-    match url.scheme() {
-        "http" | "https" if url.has_host() => Ok(url),
-        "http" | "https" => Err(invalid("no host".to_owned())),
-        other => Err(invalid(format!("scheme {other:?} is not http or https"))),
-    }
+/// The `auth` of a login's or renewal's answer.
+fn decode_auth(answer: Value) -> Result<Auth, HttpError> {
+    serde_json::from_value::<AuthAnswer>(answer)
+        .map(|answer| answer.auth)
+        .map_err(HttpError::Decode)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rejects_bad_addresses_without_panicking() {
-        for (address, reason) in [
-            ("vault:8200", "scheme \"vault\" is not http or https"),
-            ("ftp://vault", "scheme \"ftp\" is not http or https"),
-            ("not a url", "relative URL without a base"),
-        ] {
-            match parse_address(address) {
-                Err(VaultError::InvalidAddress { reason: got, .. }) => {
-                    assert_eq!(got, reason, "{address}")
-                }
-                other => panic!("{address}: {other:?}"),
-            }
-        }
-        assert!(parse_address("https://vault.example:8200").is_ok());
-    }
 
     #[tokio::test]
     async fn refuses_to_connect_without_credentials() {

@@ -1,5 +1,5 @@
-//! [`VaultError`]: every way a Vault call can fail, and the classification of raw `vaultrs`
-//! failures (unreachable, timed out, forbidden, check-and-set conflict) behind it.
+//! [`VaultError`]: every way a Vault call can fail, and the classification of transport
+//! failures ([`HttpError`]: unreachable, timed out, forbidden, check-and-set conflict) behind it.
 //!
 //! Messages name the secret path (`<mount>/<name>`) and the action, never a token. Turning
 //! these into Terraform diagnostics is left to the resources.
@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vaultrs::error::ClientError;
+use super::http::HttpError;
+use super::tls::TlsSetupError;
 
 /// The text Vault (and OpenBao) answer with, status 400, when `options.cas` does not match.
 const CAS_MISMATCH_MESSAGE: &str = "check-and-set parameter did not match";
@@ -23,12 +24,6 @@ pub enum VaultError {
         address: String,
         /// What is wrong with it.
         reason: String,
-    },
-    /// The CA certificate path cannot be handed to the HTTP client.
-    #[error("the CA certificate path {path:?} is not valid UTF-8")]
-    InvalidCaCertPath {
-        /// The path as configured.
-        path: PathBuf,
     },
     /// Neither a token nor an AppRole login is configured.
     #[error(
@@ -50,18 +45,18 @@ pub enum VaultError {
     BuildClient {
         /// The Vault address.
         address: String,
-        /// What `vaultrs` reported.
+        /// What is wrong with the TLS settings.
         #[source]
-        source: Box<ClientError>,
+        source: TlsSetupError,
     },
     /// Vault refused or failed the AppRole login.
     #[error("AppRole login at auth/{mount}/login failed{}", server_said(source))]
     AppRoleLogin {
         /// The AppRole auth mount.
         mount: String,
-        /// What `vaultrs` reported.
+        /// What the request got.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// Vault refused or failed a JWT or Kubernetes login.
     #[error("{method} login at auth/{mount}/login failed{}", server_said(source))]
@@ -70,16 +65,16 @@ pub enum VaultError {
         method: &'static str,
         /// The auth mount.
         mount: String,
-        /// What `vaultrs` reported.
+        /// What the request got.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// Vault refused to renew the token.
     #[error("renewing the Vault token failed{}", server_said(source))]
     RenewToken {
-        /// What `vaultrs` reported.
+        /// What the request got.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// The service-account token file for a Kubernetes login cannot be read.
     #[error("reading the service-account token {path:?} for the Vault Kubernetes login")]
@@ -109,7 +104,7 @@ pub enum VaultError {
         path: String,
         /// The transport error.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// Vault did not answer within the request timeout.
     #[error(
@@ -126,7 +121,7 @@ pub enum VaultError {
         timeout: Duration,
         /// The transport error.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// Vault answered 403: the token's policies do not allow this action on this path.
     #[error("the Vault token lacks permission to {action} {path}")]
@@ -137,7 +132,7 @@ pub enum VaultError {
         path: String,
         /// The 403 response.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// A check-and-set write lost: the secret's current version is no longer `expected`
     /// (someone else wrote or deleted it concurrently), or it exists although `expected` is 0.
@@ -151,7 +146,8 @@ pub enum VaultError {
         /// The version the write was conditioned on (0 = must not exist).
         expected: u64,
     },
-    /// The check-and-set version does not fit the 32 bits `vaultrs` sends.
+    /// The check-and-set version is larger than any version Vault can hold (a signed 64-bit
+    /// number).
     #[error("check-and-set version {cas} for {path} is too large to send")]
     CasOutOfRange {
         /// `<mount>/<name>`.
@@ -164,9 +160,9 @@ pub enum VaultError {
     Read {
         /// `<mount>/<name>`.
         path: String,
-        /// What `vaultrs` reported.
+        /// What the request got.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// The secret's data is not a JSON object.
     #[error("secret {path} holds data that is not a JSON object")]
@@ -179,45 +175,45 @@ pub enum VaultError {
     ReadMetadata {
         /// `<mount>/<name>`.
         path: String,
-        /// What `vaultrs` reported.
+        /// What the request got.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// Writing a new version failed.
     #[error("writing secret {path}{}", server_said(source))]
     Write {
         /// `<mount>/<name>`.
         path: String,
-        /// What `vaultrs` reported.
+        /// What the request got.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// Writing the secret's metadata failed.
     #[error("writing metadata of secret {path}{}", server_said(source))]
     WriteMetadata {
         /// `<mount>/<name>`.
         path: String,
-        /// What `vaultrs` reported.
+        /// What the request got.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// Soft-deleting the latest version failed.
     #[error("deleting the latest version of secret {path}{}", server_said(source))]
     DeleteLatest {
         /// `<mount>/<name>`.
         path: String,
-        /// What `vaultrs` reported.
+        /// What the request got.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// Asking Vault what is mounted at a profile's mount failed.
     #[error("looking up the mount {mount:?}{}", server_said(source))]
     MountLookup {
         /// The mount path.
         mount: String,
-        /// What `vaultrs` reported.
+        /// What the request got.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
     /// The mount is not a KV version 2 secrets engine, so nothing was read or written there.
     #[error("the mount {mount:?} is {found}; Spark profiles need a KV version 2 secrets engine")]
@@ -232,9 +228,9 @@ pub enum VaultError {
     DeleteAll {
         /// `<mount>/<name>`.
         path: String,
-        /// What `vaultrs` reported.
+        /// What the request got.
         #[source]
-        source: Box<ClientError>,
+        source: Box<HttpError>,
     },
 }
 
@@ -242,8 +238,7 @@ impl VaultError {
     /// The HTTP status Vault answered with, when the failure came from an answer at all.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::BuildClient { source, .. }
-            | Self::AppRoleLogin { source, .. }
+            Self::AppRoleLogin { source, .. }
             | Self::Login { source, .. }
             | Self::RenewToken { source, .. }
             | Self::Unreachable { source, .. }
@@ -255,10 +250,10 @@ impl VaultError {
             | Self::WriteMetadata { source, .. }
             | Self::DeleteLatest { source, .. }
             | Self::DeleteAll { source, .. }
-            | Self::MountLookup { source, .. } => status_of(source),
+            | Self::MountLookup { source, .. } => source.status(),
             Self::CasMismatch { .. } => Some(400),
             Self::InvalidAddress { .. }
-            | Self::InvalidCaCertPath { .. }
+            | Self::BuildClient { .. }
             | Self::MissingCredentials
             | Self::ReadJwtFile { .. }
             | Self::InvalidHeaderValue { .. }
@@ -296,54 +291,24 @@ pub(super) enum Failure {
     Other,
 }
 
-/// Sorts a `vaultrs` error into the cases the operations treat differently.
-pub(super) fn classify(error: &ClientError) -> Failure {
-    if let Some(transport) = transport_error(error) {
-        if transport.is_timeout() {
-            return Failure::TimedOut;
-        }
-        if transport.is_connect() {
-            return Failure::Unreachable;
-        }
-    }
-    match status_of(error) {
-        Some(403) => Failure::Forbidden,
-        Some(404) => Failure::NotFound,
-        Some(400)
-            if server_messages(error)
-                .iter()
-                .any(|m| m.contains(CAS_MISMATCH_MESSAGE)) =>
-        {
-            Failure::CasMismatch
-        }
+/// Sorts a transport failure into the cases the operations treat differently.
+pub(super) fn classify(error: &HttpError) -> Failure {
+    match error {
+        HttpError::Connect(_) => Failure::Unreachable,
+        HttpError::TimedOut(_) => Failure::TimedOut,
+        HttpError::Status { status: 403, .. } => Failure::Forbidden,
+        HttpError::Status { status: 404, .. } => Failure::NotFound,
+        HttpError::Status {
+            status: 400,
+            errors,
+        } if errors.iter().any(|m| m.contains(CAS_MISMATCH_MESSAGE)) => Failure::CasMismatch,
         _ => Failure::Other,
     }
 }
 
-/// The HTTP status of an answered request. `vaultrs` reports it in one of two places: as an
-/// API error when the body had an `errors` list, else as the raw rustify error (e.g. the 404
-/// of a soft-deleted version, whose body carries metadata instead).
-fn status_of(error: &ClientError) -> Option<u16> {
-    match error {
-        ClientError::APIError { code, .. } => Some(*code),
-        ClientError::RestClientError {
-            source: rustify::errors::ClientError::ServerResponseError { code, .. },
-        } => Some(*code),
-        _ => None,
-    }
-}
-
-/// Vault's own error messages, which `vaultrs` keeps but leaves out of its `Display`.
-fn server_messages(error: &ClientError) -> &[String] {
-    match error {
-        ClientError::APIError { errors, .. } => errors,
-        _ => &[],
-    }
-}
-
-/// `": <Vault's messages>"` when Vault gave any, for the end of a message.
-fn server_said(error: &ClientError) -> String {
-    let messages = server_messages(error);
+/// `": Vault said \"<Vault's messages>\""` when Vault gave any, for the end of a message.
+fn server_said(error: &HttpError) -> String {
+    let messages = error.server_messages();
     if messages.is_empty() {
         String::new()
     } else {
@@ -351,35 +316,14 @@ fn server_said(error: &ClientError) -> String {
     }
 }
 
-/// The reqwest error somewhere down the source chain, if the failure was in transport.
-fn transport_error(error: &ClientError) -> Option<&reqwest::Error> {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(err) = current {
-        if let Some(found) = err.downcast_ref::<reqwest::Error>() {
-            return Some(found);
-        }
-        current = err.source();
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn api(code: u16, errors: &[&str]) -> ClientError {
-        ClientError::APIError {
-            code,
+    fn api(status: u16, errors: &[&str]) -> HttpError {
+        HttpError::Status {
+            status,
             errors: errors.iter().map(|e| (*e).to_owned()).collect(),
-        }
-    }
-
-    fn raw(code: u16) -> ClientError {
-        ClientError::RestClientError {
-            source: rustify::errors::ClientError::ServerResponseError {
-                code,
-                content: Some(r#"{"data":{"data":null}}"#.to_owned()),
-            },
         }
     }
 
@@ -388,7 +332,6 @@ mod tests {
         let cases = [
             (api(403, &["permission denied"]), Failure::Forbidden),
             (api(404, &[]), Failure::NotFound),
-            (raw(404), Failure::NotFound),
             (
                 api(
                     400,
@@ -401,7 +344,17 @@ mod tests {
                 Failure::Other,
             ),
             (api(500, &["internal error"]), Failure::Other),
-            (ClientError::ResponseEmptyError, Failure::Other),
+            (
+                HttpError::Connect(Box::new(std::io::Error::from(
+                    std::io::ErrorKind::ConnectionRefused,
+                ))),
+                Failure::Unreachable,
+            ),
+            (
+                HttpError::TimedOut(std::time::Duration::from_secs(1)),
+                Failure::TimedOut,
+            ),
+            (HttpError::TooLarge { limit: 1 }, Failure::Other),
         ];
         for (error, expected) in cases {
             assert_eq!(classify(&error), expected, "{error:?}");
@@ -423,9 +376,13 @@ mod tests {
 
         let gone = VaultError::Read {
             path: "kv/x".to_owned(),
-            source: Box::new(raw(503)),
+            source: Box::new(api(503, &[])),
         };
         assert_eq!(gone.to_string(), "reading secret kv/x");
+        assert_eq!(
+            std::error::Error::source(&gone).map(ToString::to_string),
+            Some("Vault answered with HTTP status 503".to_owned())
+        );
         assert_eq!(gone.status(), Some(503));
     }
 

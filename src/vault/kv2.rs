@@ -5,16 +5,71 @@
 //! a value: a missing, soft-deleted or destroyed secret reads as `None`, not as an error.
 //! Listing, undelete and patch are left out: the provider does not use them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use serde_json::Value;
-use vaultrs::api::kv2::requests::SetSecretRequestOptions;
-use vaultrs::api::kv2::requests::{ReadSecretRequest, SetSecretMetadataRequest};
-use vaultrs::api::kv2::responses::ReadSecretResponse;
-use vaultrs::{api, kv2};
+use ::http::Method;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
 
 use super::error::{Failure, classify};
+use super::http::HttpError;
 use super::{VaultClient, VaultError};
+
+/// The largest check-and-set version Vault can be asked for: it holds versions as signed
+/// 64-bit numbers.
+const MAX_CAS: u64 = i64::MAX as u64;
+
+/// Every KV v2 answer wraps what it says in `data`.
+#[derive(Deserialize)]
+struct Answer<T> {
+    data: T,
+}
+
+/// `GET <mount>/data/<name>`.
+#[derive(Deserialize)]
+struct ReadAnswer {
+    #[serde(default)]
+    data: Value,
+    metadata: VersionMetadata,
+}
+
+/// The metadata of one version, as a read returns it.
+#[derive(Deserialize)]
+struct VersionMetadata {
+    version: u64,
+    #[serde(default)]
+    deletion_time: String,
+    #[serde(default)]
+    destroyed: bool,
+    #[serde(default)]
+    custom_metadata: Option<BTreeMap<String, String>>,
+}
+
+/// `POST <mount>/data/<name>`.
+#[derive(Deserialize)]
+struct WriteAnswer {
+    version: u64,
+}
+
+/// `GET <mount>/metadata/<name>`.
+#[derive(Deserialize)]
+struct MetadataAnswer {
+    current_version: u64,
+    #[serde(default)]
+    max_versions: u64,
+    #[serde(default)]
+    custom_metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    cas_required: bool,
+}
+
+/// The `data` of a 2xx answer, decoded as `T`.
+fn decode<T: DeserializeOwned>(answer: Value) -> Result<T, HttpError> {
+    serde_json::from_value::<Answer<T>>(answer)
+        .map(|answer| answer.data)
+        .map_err(HttpError::Decode)
+}
 
 /// The live current version of a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,12 +112,12 @@ impl VaultClient {
     ) -> Result<Option<SecretVersion>, VaultError> {
         let path = checked_path(mount, name)?;
         tracing::debug!(%path, "Vault KV v2 read");
-        let request = ReadSecretRequest {
-            mount: mount.to_owned(),
-            path: name.to_owned(),
-            version: None,
-        };
-        let response: ReadSecretResponse = match api::exec_with_result(self.api(), request).await {
+        let answer = self
+            .http()
+            .send(Method::GET, &format!("{mount}/data/{name}"), None)
+            .await
+            .and_then(decode::<ReadAnswer>);
+        let response = match answer {
             Ok(response) => response,
             Err(source) if classify(&source) == Failure::NotFound => return Ok(None),
             Err(source) => {
@@ -89,11 +144,7 @@ impl VaultClient {
         Ok(Some(SecretVersion {
             data,
             version: metadata.version,
-            custom_metadata: metadata
-                .custom_metadata
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
+            custom_metadata: metadata.custom_metadata.unwrap_or_default(),
         }))
     }
 
@@ -105,15 +156,16 @@ impl VaultClient {
     ) -> Result<Option<SecretMetadata>, VaultError> {
         let path = checked_path(mount, name)?;
         tracing::debug!(%path, "Vault KV v2 read metadata");
-        match kv2::read_metadata(self.api(), mount, name).await {
+        let answer = self
+            .http()
+            .send(Method::GET, &format!("{mount}/metadata/{name}"), None)
+            .await
+            .and_then(decode::<MetadataAnswer>);
+        match answer {
             Ok(response) => Ok(Some(SecretMetadata {
                 current_version: response.current_version,
                 max_versions: response.max_versions,
-                custom_metadata: response
-                    .custom_metadata
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect(),
+                custom_metadata: response.custom_metadata.unwrap_or_default(),
                 cas_required: response.cas_required,
             })),
             Err(source) if classify(&source) == Failure::NotFound => Ok(None),
@@ -138,12 +190,17 @@ impl VaultClient {
         cas: u64,
     ) -> Result<u64, VaultError> {
         let path = checked_path(mount, name)?;
-        let Ok(cas32) = u32::try_from(cas) else {
+        if cas > MAX_CAS {
             return Err(VaultError::CasOutOfRange { path, cas });
-        };
+        }
         tracing::debug!(%path, cas, keys = data.len(), "Vault KV v2 write");
-        let options = SetSecretRequestOptions { cas: cas32 };
-        match kv2::set_with_options(self.api(), mount, name, data, options).await {
+        let body = json!({"data": data, "options": {"cas": cas}});
+        let answer = self
+            .http()
+            .send(Method::POST, &format!("{mount}/data/{name}"), Some(&body))
+            .await
+            .and_then(decode::<WriteAnswer>);
+        match answer {
             Ok(written) => Ok(written.version),
             Err(source) if classify(&source) == Failure::CasMismatch => {
                 Err(VaultError::CasMismatch {
@@ -175,18 +232,20 @@ impl VaultClient {
     ) -> Result<(), VaultError> {
         let path = checked_path(mount, name)?;
         tracing::debug!(%path, ?max_versions, "Vault KV v2 write metadata");
-        let mut request = SetSecretMetadataRequest::builder();
-        request.custom_metadata(
-            custom_metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<HashMap<_, _>>(),
-        );
+        let mut body = Map::new();
+        body.insert("custom_metadata".to_owned(), json!(custom_metadata));
         if let Some(max_versions) = max_versions {
-            request.max_versions(max_versions);
+            body.insert("max_versions".to_owned(), json!(max_versions));
         }
-        kv2::set_metadata(self.api(), mount, name, Some(&mut request))
+        let body = Value::Object(body);
+        self.http()
+            .send(
+                Method::POST,
+                &format!("{mount}/metadata/{name}"),
+                Some(&body),
+            )
             .await
+            .map(drop)
             .map_err(|source| {
                 self.fail("write metadata of", path, source, |path, source| {
                     VaultError::WriteMetadata { path, source }
@@ -199,8 +258,12 @@ impl VaultClient {
     pub async fn delete_latest(&self, mount: &str, name: &str) -> Result<(), VaultError> {
         let path = checked_path(mount, name)?;
         tracing::debug!(%path, "Vault KV v2 delete latest");
-        match kv2::delete_latest(self.api(), mount, name).await {
-            Ok(()) => Ok(()),
+        let answer = self
+            .http()
+            .send(Method::DELETE, &format!("{mount}/data/{name}"), None)
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
             Err(source) if classify(&source) == Failure::NotFound => Ok(()),
             Err(source) => Err(self.fail("delete", path, source, |path, source| {
                 VaultError::DeleteLatest { path, source }
@@ -213,8 +276,12 @@ impl VaultClient {
     pub async fn delete_all(&self, mount: &str, name: &str) -> Result<(), VaultError> {
         let path = checked_path(mount, name)?;
         tracing::debug!(%path, "Vault KV v2 delete metadata and all versions");
-        match kv2::delete_metadata(self.api(), mount, name).await {
-            Ok(()) => Ok(()),
+        let answer = self
+            .http()
+            .send(Method::DELETE, &format!("{mount}/metadata/{name}"), None)
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
             Err(source) if classify(&source) == Failure::NotFound => Ok(()),
             Err(source) => Err(self.fail(
                 "delete all versions of",

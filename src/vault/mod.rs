@@ -1,5 +1,6 @@
 //! A small Vault / OpenBao KV v2 client: connection settings, login, and the handful of KV v2
-//! calls the provider needs (read, check-and-set write, metadata, delete), built on `vaultrs`.
+//! calls the provider needs (read, check-and-set write, metadata, delete), on the HTTP stack
+//! `kube` already brings (hyper-util's pooled client over hyper-rustls).
 //!
 //! It knows HTTP and Vault, nothing about Terraform or Spark: turning provider attributes and
 //! `VAULT_*` environment variables into [`VaultSettings`] is the provider's job, and turning a
@@ -8,18 +9,28 @@
 //! purpose: KV v1 and other auth methods. A KV v1 mount, or any other engine, is refused by
 //! [`mounts`] before use.
 //!
-//! - [`client`]: [`VaultClient::connect`] and the mapping from settings to `vaultrs`;
+//! - `address`: the address, parsed and checked at connect;
+//! - [`http`]: the transport, one request to `/v1/` answered with JSON or a classified
+//!   failure, response bodies capped at [`http::MAX_RESPONSE_BYTES`];
+//! - `proxy`: connections through the proxy `HTTPS_PROXY` and friends name, as `CONNECT`
+//!   tunnels;
+//! - [`tls`]: the rustls client configuration (system roots and the CA file, or none);
+//! - [`client`]: [`VaultClient::connect`], logins and token renewal;
 //! - [`session`]: [`VaultSession`], which renews the token or logs in again as it nears expiry;
 //! - [`kv2`]: the KV v2 operations, as methods on [`VaultClient`];
 //! - [`mounts`]: the check that a mount is KV v2 ([`MountKind`] says what it is), cached per
 //!   client;
 //! - [`error`]: [`VaultError`] and the classification of HTTP failures.
 
+mod address;
 pub mod client;
 pub mod error;
+pub mod http;
 pub mod kv2;
 pub mod mounts;
+mod proxy;
 pub mod session;
+pub mod tls;
 
 use std::fmt;
 use std::path::PathBuf;

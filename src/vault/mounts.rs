@@ -10,14 +10,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rustify::enums::{RequestMethod, RequestType, ResponseType};
+use ::http::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
-use vaultrs::api;
-use vaultrs::error::ClientError;
 
 use super::error::{Failure, classify};
+use super::http::HttpError;
 use super::{MountKind, VaultClient, VaultError};
 
 /// Vault's message when the token may use nothing under the path, which is also how it answers
@@ -42,11 +41,6 @@ impl MountCache {
     }
 }
 
-/// `GET sys/internal/ui/mounts/<mount>`.
-struct MountInfoRequest {
-    mount: String,
-}
-
 /// The part of the answer the check reads.
 #[derive(Debug, Deserialize)]
 struct MountInfo {
@@ -56,18 +50,10 @@ struct MountInfo {
     options: Option<Map<String, Value>>,
 }
 
-impl rustify::Endpoint for MountInfoRequest {
-    type Response = MountInfo;
-    const REQUEST_BODY_TYPE: RequestType = RequestType::JSON;
-    const RESPONSE_BODY_TYPE: ResponseType = ResponseType::JSON;
-
-    fn path(&self) -> String {
-        format!("sys/internal/ui/mounts/{}", self.mount)
-    }
-
-    fn method(&self) -> RequestMethod {
-        RequestMethod::GET
-    }
+/// `GET sys/internal/ui/mounts/<mount>` answers with the mount's description in `data`.
+#[derive(Debug, Deserialize)]
+struct MountAnswer {
+    data: MountInfo,
 }
 
 /// What an answer says the mount is.
@@ -88,10 +74,11 @@ fn kind_of(info: &MountInfo) -> MountKind {
 }
 
 /// Whether a failed lookup means "nothing reachable here" rather than a failure to ask.
-fn nothing_reachable(error: &ClientError) -> bool {
-    match (classify(error), error) {
-        (Failure::NotFound, _) => true,
-        (Failure::Forbidden, ClientError::APIError { errors, .. }) => errors
+fn nothing_reachable(error: &HttpError) -> bool {
+    match classify(error) {
+        Failure::NotFound => true,
+        Failure::Forbidden => error
+            .server_messages()
             .iter()
             .any(|message| message.contains(NOTHING_REACHABLE_MESSAGE)),
         _ => false,
@@ -106,11 +93,19 @@ impl VaultClient {
         let kind = cell
             .get_or_try_init(|| async {
                 tracing::debug!(%mount, "Vault mount lookup");
-                let request = MountInfoRequest {
-                    mount: mount.to_owned(),
-                };
-                match api::exec_with_result(self.api(), request).await {
-                    Ok(info) => Ok(kind_of(&info)),
+                let answer = self
+                    .http()
+                    .send(
+                        Method::GET,
+                        &format!("sys/internal/ui/mounts/{mount}"),
+                        None,
+                    )
+                    .await
+                    .and_then(|answer| {
+                        serde_json::from_value::<MountAnswer>(answer).map_err(HttpError::Decode)
+                    });
+                match answer {
+                    Ok(answer) => Ok(kind_of(&answer.data)),
                     Err(source) if nothing_reachable(&source) => Ok(MountKind::Unreachable),
                     Err(source) => Err(self.fail(
                         "look up the mount",
@@ -168,8 +163,8 @@ mod tests {
 
     #[test]
     fn only_the_preflight_refusal_and_404_mean_nothing_reachable() {
-        let api = |code: u16, message: &str| ClientError::APIError {
-            code,
+        let api = |status: u16, message: &str| HttpError::Status {
+            status,
             errors: vec![message.to_owned()],
         };
         assert!(nothing_reachable(&api(
