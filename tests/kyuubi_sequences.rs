@@ -25,6 +25,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value as Json;
 use support::terraform::{State, Step};
+use support::walk::{Rng, seed_and_steps};
 use support::world::World;
 
 const SERVER: &str = "konoha_kyuubi_server.dbt";
@@ -35,41 +36,6 @@ const SERVICE: &str = "/api/v1/namespaces/kyuubi/services/kyuubi-dbt";
 const CONFIG_MAP: &str = "/api/v1/namespaces/kyuubi/configmaps/kyuubi-dbt-conf";
 const DEFAULT_SEED: u64 = 8;
 const DEFAULT_STEPS: usize = 12;
-
-/// xorshift64*: small, seedable, and the same sequence everywhere (as in the profile walk).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `low..=high`.
-    fn between(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low + 1)
-    }
-
-    /// True one time in `n`.
-    fn one_in(&mut self, n: u64) -> bool {
-        self.next().is_multiple_of(n)
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[usize::try_from(self.next() % items.len() as u64).unwrap()]
-    }
-
-    /// Some of `items`, in their order.
-    fn some_of<T: Copy>(&mut self, items: &[T]) -> Vec<T> {
-        items.iter().copied().filter(|_| self.one_in(2)).collect()
-    }
-}
 
 /// A toleration block's body, and the `(key, operator, value, effect)` Kubernetes must hold
 /// for it (`None`: the field left out of the live object).
@@ -691,13 +657,6 @@ fn check_cluster(w: &World, server: &Server, state: &State) -> Result<(), String
     Ok(())
 }
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn walk(seed: u64, steps: usize) -> Vec<Server> {
     let mut rng = Rng::new(seed);
     let mut servers: Vec<Server> = Vec::new();
@@ -715,8 +674,7 @@ fn imports_after(step: usize) -> bool {
 
 #[test]
 fn every_step_in_a_random_walk_of_servers_lands_in_the_cluster() {
-    let seed = env_number("KONOHA_SEQUENCE_SEED", DEFAULT_SEED);
-    let steps = usize::try_from(env_number("KONOHA_SEQUENCE_STEPS", DEFAULT_STEPS as u64)).unwrap();
+    let (seed, steps) = seed_and_steps(DEFAULT_SEED, DEFAULT_STEPS);
     eprintln!("seed {seed} (KONOHA_SEQUENCE_SEED), {steps} steps");
     let w = World::start();
     let header = w.provider_header();
@@ -764,10 +722,7 @@ fn every_step_in_a_random_walk_of_servers_lands_in_the_cluster() {
 #[test]
 fn the_walk_generates_valid_variety() {
     // The generator reaches the combinations the walk is for, at the seed the walk uses.
-    let servers = walk(
-        env_number("KONOHA_SEQUENCE_SEED", DEFAULT_SEED),
-        DEFAULT_STEPS,
-    );
+    let servers = walk(seed_and_steps(DEFAULT_SEED, DEFAULT_STEPS).0, DEFAULT_STEPS);
     let count = |f: &dyn Fn(&Server) -> bool| servers.iter().filter(|s| f(s)).count();
     let pairs = |f: &dyn Fn(&Server, &Server) -> bool| {
         servers.windows(2).filter(|p| f(&p[0], &p[1])).count()

@@ -27,47 +27,13 @@ use support::hcl::vault_provider_header;
 use support::openbao::OpenBao;
 use support::provider::InProcessProvider;
 use support::terraform::{Step, TestCase};
+use support::walk::{Rng, seed_and_steps};
 
 const ADDRESS: &str = "konoha_spark_profile.p";
 const DATA_ADDRESS: &str = "data.konoha_spark_profile.read";
 const NAME: &str = "spark/sequence";
 const DEFAULT_SEED: u64 = 3;
 const DEFAULT_STEPS: usize = 24;
-
-/// xorshift64*: small, seedable, and the same sequence everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `low..=high`.
-    fn between(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low + 1)
-    }
-
-    /// True one time in `n`.
-    fn one_in(&mut self, n: u64) -> bool {
-        self.next().is_multiple_of(n)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[usize::try_from(self.next() % items.len() as u64).unwrap()]
-    }
-
-    /// Some of `items`, in their order.
-    fn some_of<'a, T>(&mut self, items: &'a [T]) -> Vec<&'a T> {
-        items.iter().filter(|_| self.one_in(2)).collect()
-    }
-}
 
 struct DynamicAllocation {
     enabled: bool,
@@ -137,8 +103,8 @@ impl Profile {
         Profile {
             executor_instances: (!rng.one_in(4)).then(|| rng.between(1, 64)),
             executor_memory: (!rng.one_in(4))
-                .then(|| *rng.pick(&["450m", "1g", "1536m", "4g", "16g"])),
-            executor_memory_overhead: rng.one_in(3).then(|| *rng.pick(&["384m", "1g"])),
+                .then(|| rng.pick(&["450m", "1g", "1536m", "4g", "16g"])),
+            executor_memory_overhead: rng.one_in(3).then(|| rng.pick(&["384m", "1g"])),
             executor_cores: (!rng.one_in(4)).then(|| rng.between(1, 8)),
             request_and_limit: (
                 request.map(|i| CPUS[i]),
@@ -146,7 +112,7 @@ impl Profile {
             ),
             shuffle_partitions: rng.one_in(2).then(|| rng.between(1, 1000)),
             speculation: rng.one_in(3).then(|| rng.one_in(2)),
-            extra_conf: rng.some_of(&EXTRA_CONF).into_iter().copied().collect(),
+            extra_conf: rng.some_of(&EXTRA_CONF),
             // A new value at every step that has one, so the write-through of secret values is
             // exercised, not only their first write.
             sensitive_conf: if rng.one_in(3) {
@@ -154,18 +120,18 @@ impl Profile {
             } else {
                 Vec::new()
             },
-            node_selector: rng.some_of(&NODE_SELECTOR).into_iter().copied().collect(),
-            tolerations: rng.some_of(&TOLERATIONS).into_iter().copied().collect(),
+            node_selector: rng.some_of(&NODE_SELECTOR),
+            tolerations: rng.some_of(&TOLERATIONS),
             dynamic_allocation,
             gpu: rng.one_in(4).then(|| {
-                let amount = *rng.pick(&[1, 2, 4]);
-                let task_amount = *rng.pick(&["1", "0.5", "0.25"]);
+                let amount = rng.pick(&[1, 2, 4]);
+                let task_amount = rng.pick(&["1", "0.5", "0.25"]);
                 Gpu {
                     amount,
                     task_amount,
                 }
             }),
-            custom_metadata: rng.some_of(&METADATA).into_iter().copied().collect(),
+            custom_metadata: rng.some_of(&METADATA),
             max_versions: rng.one_in(3).then(|| rng.between(1, 20)),
         }
     }
@@ -480,17 +446,9 @@ fn check_landed(
     Ok(())
 }
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[test]
 fn every_plan_in_a_random_walk_of_profiles_is_what_lands_in_vault() {
-    let seed = env_number("KONOHA_SEQUENCE_SEED", DEFAULT_SEED);
-    let steps = usize::try_from(env_number("KONOHA_SEQUENCE_STEPS", DEFAULT_STEPS as u64)).unwrap();
+    let (seed, steps) = seed_and_steps(DEFAULT_SEED, DEFAULT_STEPS);
     eprintln!("seed {seed} (KONOHA_SEQUENCE_SEED), {steps} steps");
     let bao = OpenBao::start();
     let provider = InProcessProvider::start();
@@ -549,7 +507,7 @@ fn every_plan_in_a_random_walk_of_profiles_is_what_lands_in_vault() {
 #[test]
 fn the_walk_generates_valid_variety() {
     // The generator reaches the combinations the walk is for, at the seed the walk uses.
-    let mut rng = Rng::new(env_number("KONOHA_SEQUENCE_SEED", DEFAULT_SEED));
+    let mut rng = Rng::new(seed_and_steps(DEFAULT_SEED, DEFAULT_STEPS).0);
     let profiles: Vec<Profile> = (0..DEFAULT_STEPS)
         .map(|step| Profile::random(&mut rng, step))
         .collect();

@@ -14,6 +14,7 @@
 //! - [`provider`]: serves the provider inside the test process for `TF_REATTACH_PROVIDERS`.
 //! - [`release`]: packages the cargo-built binary with `scripts/release.sh` and checks the
 //!   files; [`registry`] serves them over Terraform's provider registry protocol on loopback.
+//! - [`walk`]: the seeded generator of the random walks (`*_sequences.rs`).
 //! - [`world`]: the cluster, OpenBao, provider and working dir the Kyuubi acceptance and fault
 //!   tests share, with the Terraform steps they all repeat.
 //!
@@ -38,4 +39,5 @@ pub mod provider;
 pub mod registry;
 pub mod release;
 pub mod terraform;
+pub mod walk;
 pub mod world;
