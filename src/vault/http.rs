@@ -135,6 +135,9 @@ impl Transport {
         let mut http = HttpConnector::new();
         // The scheme is checked by `Address`; hyper-rustls picks TLS by it.
         http.enforce_http(false);
+        // Requests are small and answered at once: Nagle's algorithm would hold a request's
+        // last segment for the previous one's ACK (the stall the gRPC listener once had).
+        http.set_nodelay(true);
         let tls_config = if address.https {
             tls::client_config(tls.ca_file, tls.skip_verify)?
         } else {
