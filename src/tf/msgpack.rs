@@ -185,7 +185,7 @@ fn to_msgpack(value: &Value, ty: &Type) -> Result<Mp, CodecError> {
             // by their shortest text at that precision: a float that is exactly its shortest
             // decimal reads the same either way, any other one only as text.
             Number::Float(f) if matches!(Number::from_float(f), Number::Float(_)) => Mp::F64(f),
-            Number::Float(f) => Mp::from(f.to_string()),
+            Number::Float(f) => Mp::from(super::number::shortest_decimal(f)),
             // As go-cty writes it: Terraform reads the text back as the exact decimal.
             Number::Inexact { text, .. } => Mp::from(text.as_str()),
         },

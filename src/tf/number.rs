@@ -88,7 +88,7 @@ impl Number {
         // whole decimal is a float only when it is the float's exact value.
         let float_form = |f: f64| match digits.exponent {
             0.. => exact_decimal(f),
-            _ => format!("{f:e}"),
+            _ => shortest_decimal(f),
         };
         if nearest.is_finite() && Digits::of(&float_form(nearest)).as_ref() == Some(&digits) {
             return Some(Number::Float(nearest).canonical());
@@ -141,10 +141,18 @@ impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Number::Int(i) => write!(f, "{i}"),
-            Number::Float(x) => write!(f, "{x}"),
+            Number::Float(x) => f.write_str(&shortest_decimal(*x)),
             Number::Inexact { text, .. } => f.write_str(text),
         }
     }
+}
+
+/// The shortest decimal that reads back as `f`, and of two such, the nearer; a float exactly
+/// halfway between two (`-688642842786972.25`) takes the one with the even last digit (`.2`),
+/// as Go's `strconv` and `math/big` do, so Terraform finds this text equal to the float. Rust's
+/// own `{}` picks the odd one (`.3`) there. serde_json writes the same text into JSON.
+pub fn shortest_decimal(f: f64) -> String {
+    serde_json::Number::from_f64(f).map_or_else(|| format!("{f}"), |n| n.to_string())
 }
 
 /// The exact decimal value of a finite float, every digit written out: the float nearest 0.1 is
@@ -262,6 +270,22 @@ mod tests {
             text: text.to_owned(),
             nearest,
         }
+    }
+
+    #[test]
+    fn a_float_halfway_between_two_shortest_decimals_takes_the_even_one() {
+        // Exactly -688642842786972.25 (found by the JSON round-trip property test).
+        let f = -688_642_842_786_972.2_f64;
+        assert_eq!(exact_decimal(f), "-688642842786972.25");
+        assert_eq!(shortest_decimal(f), "-688642842786972.2");
+        assert_eq!(Number::parse("-688642842786972.2"), Some(Number::Float(f)));
+        assert!(matches!(
+            Number::parse("-688642842786972.3"),
+            Some(Number::Inexact { .. })
+        ));
+        assert_eq!(Number::Float(f).to_string(), "-688642842786972.2");
+        assert_eq!(shortest_decimal(0.1), "0.1");
+        assert_eq!(shortest_decimal(2.5), "2.5");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use rmpv::Value as Mp;
 
-use super::number::{exact_decimal, same_decimal};
+use super::number::{exact_decimal, same_decimal, shortest_decimal};
 use super::{Number, Type, Value, json, msgpack};
 
 /// Cases per property: enough to walk nested types, few enough for a loaded CI machine.
@@ -316,10 +316,15 @@ proptest! {
         // exactly (the float 1e23 is 99999999999999991611392). A whole one of up to 19 digits
         // is an `i64` as well, and parses as one.
         prop_assume!(f.is_finite());
+        // Rust's own `{}` agrees with Go's shortest form except for a float exactly halfway
+        // between two (Rust takes the odd digit, Go the even): its forms are tried only where
+        // they agree.
         let forms = if f.fract() == 0.0 {
             vec![exact_decimal(f)]
-        } else {
+        } else if same_decimal(&format!("{f}"), &shortest_decimal(f)) {
             vec![format!("{f}"), format!("{f:e}")]
+        } else {
+            vec![shortest_decimal(f)]
         };
         for text in forms {
             let parsed = Number::parse(&text);
