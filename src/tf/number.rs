@@ -141,6 +141,11 @@ impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Number::Int(i) => write!(f, "{i}"),
+            // Rust's own form (whole floats written out, no exponent), but for a float halfway
+            // between two shortest decimals, where Go's even-digit one is the float's text.
+            Number::Float(x) if same_decimal(&format!("{x}"), &shortest_decimal(*x)) => {
+                write!(f, "{x}")
+            }
             Number::Float(x) => f.write_str(&shortest_decimal(*x)),
             Number::Inexact { text, .. } => f.write_str(text),
         }
