@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use crate::support::cluster::{Backend, Cluster};
 use crate::support::envtest::Envtest;
-use crate::support::envtest::config::{apiserver_args, controller_manager_args, etcd_args};
+use crate::support::envtest::config::{
+    ApiserverFlags, apiserver_args, controller_manager_args, etcd_args,
+};
 use crate::support::envtest::pki::PkiFiles;
 use crate::support::envtest::standin::Role;
 
@@ -141,7 +143,7 @@ fn start_wires_etcd_and_the_apiserver_and_drop_stops_them() {
     let files = PkiFiles::in_dir(&layout.dir);
     assert_eq!(
         recorded(&layout.dir, "kube-apiserver"),
-        apiserver_args(&layout, &files, false)
+        apiserver_args(&layout, &files, ApiserverFlags::default())
     );
     assert_eq!(recorded(&layout.dir, "etcd"), etcd_args(&layout, true));
 

@@ -13,7 +13,8 @@ use x509_parser::pem::parse_x509_pem;
 
 use crate::support::cluster::{Backend, choose_backend};
 use crate::support::envtest::config::{
-    Layout, apiserver_args, controller_manager_args, etcd_args, kubeconfig_text, token_file_line,
+    ApiserverFlags, Layout, apiserver_args, controller_manager_args, etcd_args, kubeconfig_text,
+    token_file_line,
 };
 use crate::support::envtest::control::{merge_patch, rfc3339, with_query};
 use crate::support::envtest::http::{parse_reply, percent_encode};
@@ -78,7 +79,7 @@ fn etcd_runs_one_loopback_member_in_the_temp_dir() {
 #[test]
 fn the_apiserver_gets_envtests_flags_with_our_certificates_and_token_file() {
     let files = PkiFiles::in_dir(Path::new("/t"));
-    let args = apiserver_args(&layout(), &files, false);
+    let args = apiserver_args(&layout(), &files, ApiserverFlags::default());
     for flag in [
         "--etcd-servers=http://127.0.0.1:2001",
         "--secure-port=6443",
@@ -101,7 +102,24 @@ fn the_apiserver_gets_envtests_flags_with_our_certificates_and_token_file() {
         );
     }
     assert!(!args.iter().any(|a| a.starts_with("--insecure-port")));
-    assert!(apiserver_args(&layout(), &files, true).contains(&"--insecure-port=0".to_owned()));
+    let old = ApiserverFlags {
+        insecure_port: true,
+        ..ApiserverFlags::default()
+    };
+    assert!(apiserver_args(&layout(), &files, old).contains(&"--insecure-port=0".to_owned()));
+    let sharded = ApiserverFlags {
+        storage_shards: true,
+        ..ApiserverFlags::default()
+    };
+    let shard = format!("--initial-storage-shards={}", layout().etcd_url());
+    assert!(apiserver_args(&layout(), &files, sharded).contains(&shard));
+    assert!(
+        !args.contains(&shard),
+        "a stock API server has no such flag"
+    );
+    assert!(
+        args.contains(&"--feature-gates=ConsistentListFromCache=false,WatchList=false".to_owned())
+    );
 
     let manager = controller_manager_args(&layout(), &files);
     for flag in [

@@ -42,7 +42,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use config::{
-    Layout, apiserver_args, controller_manager_args, etcd_args, kubeconfig_text, token_file_line,
+    ApiserverFlags, Layout, apiserver_args, controller_manager_args, etcd_args, kubeconfig_text,
+    token_file_line,
 };
 use http::ApiClient;
 use pki::Pki;
@@ -271,8 +272,11 @@ impl Envtest {
         Self::waited(&mut procs, etcd_up, "etcd /health")?;
 
         let apiserver = assets.join(APISERVER);
-        let insecure = supports_flag(&apiserver, "insecure-port");
-        let api_flags = apiserver_args(&layout, &files, insecure);
+        let supported = ApiserverFlags {
+            insecure_port: supports_flag(&apiserver, "insecure-port"),
+            storage_shards: supports_flag(&apiserver, "initial-storage-shards"),
+        };
+        let api_flags = apiserver_args(&layout, &files, supported);
         procs.spawn(
             &apiserver,
             &api_flags,

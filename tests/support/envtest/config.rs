@@ -68,10 +68,25 @@ pub fn etcd_args(l: &Layout, no_fsync: bool) -> Vec<String> {
     args
 }
 
+/// Flags a given kube-apiserver build may or may not have, found from its `--help`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiserverFlags {
+    /// `--insecure-port` (before 1.24): set to 0.
+    pub insecure_port: bool,
+    /// `--initial-storage-shards`: a build whose pod storage is sharded by node (the
+    /// `ste-kubernetes` tree docs/TESTING.md builds). Without a shard it panics creating any
+    /// pod with a generated name (`rand.Intn(0)`), so no ReplicaSet ever gets a pod; our one
+    /// etcd is then named as the only shard.
+    pub storage_shards: bool,
+}
+
+/// The API server's feature gates that keep lists and watches on etcd (see [`apiserver_args`]).
+pub const LIST_FROM_ETCD_GATES: &str = "ConsistentListFromCache=false,WatchList=false";
+
 /// kube-apiserver's flags, as envtest sets them but with our own serving certificate and a
-/// static token file instead of generated client certificates. `insecure_port_flag`: the
-/// binary still has `--insecure-port` (before 1.24), which must then be turned off.
-pub fn apiserver_args(l: &Layout, files: &PkiFiles, insecure_port_flag: bool) -> Vec<String> {
+/// static token file instead of generated client certificates, and those `flags` the binary
+/// has.
+pub fn apiserver_args(l: &Layout, files: &PkiFiles, flags: ApiserverFlags) -> Vec<String> {
     let path = |p: &Path| p.display().to_string();
     let mut args = vec![
         format!("--etcd-servers={}", l.etcd_url()),
@@ -91,9 +106,17 @@ pub fn apiserver_args(l: &Layout, files: &PkiFiles, insecure_port_flag: bool) ->
         "--allow-privileged=true".to_owned(),
         // No controller creates the `default` ServiceAccount, so pods would be refused.
         "--disable-admission-plugins=ServiceAccount".to_owned(),
+        // Lists served from the watch cache, and watch-list streams, need etcd's watch progress
+        // requests, which Debian's etcd 3.4 lacks: with them on, the controller manager's
+        // Deployment and ReplicaSet caches never sync and nothing rolls out. Both are plain
+        // list-and-watch without them, as before 1.31.
+        format!("--feature-gates={LIST_FROM_ETCD_GATES}"),
     ];
-    if insecure_port_flag {
+    if flags.insecure_port {
         args.push("--insecure-port=0".to_owned());
+    }
+    if flags.storage_shards {
+        args.push(format!("--initial-storage-shards={}", l.etcd_url()));
     }
     args
 }
@@ -107,6 +130,8 @@ pub fn controller_manager_args(l: &Layout, files: &PkiFiles) -> Vec<String> {
         "--leader-elect=false".to_owned(),
         "--secure-port=0".to_owned(),
         "--use-service-account-credentials=false".to_owned(),
+        // The client side of the API server's gates above: informers list and watch.
+        "--feature-gates=WatchListClient=false".to_owned(),
         format!(
             "--service-account-private-key-file={}",
             files.sa_key.display()
