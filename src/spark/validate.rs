@@ -37,6 +37,8 @@ pub fn validate(input: &ProfileInput) -> Vec<Violation> {
     out
 }
 
+const MIB: u64 = 1024 * 1024;
+
 fn check_memory(input: &ProfileInput, out: &mut Vec<Violation>) {
     let sizes = [
         (
@@ -66,6 +68,18 @@ fn check_memory(input: &ProfileInput, out: &mut Vec<Violation>) {
                 format_bytes(min),
                 format_bytes(min)
             ),
+            // Spark reads these as whole MiB and drops the rest: the pod would be smaller.
+            Ok(bytes) if !bytes.is_multiple_of(MIB) => {
+                let below = bytes / MIB;
+                let suggestion = match below {
+                    0 => "\"1m\"".to_owned(),
+                    _ => format!("\"{below}m\" or \"{}m\"", below + 1),
+                };
+                format!(
+                    "{text:?} is not a whole number of MiB: Spark reads it as {below} MiB and \
+                     drops the rest; write {suggestion}"
+                )
+            }
             Ok(_) => continue,
         };
         out.push(Violation::new(attr(name), message));
@@ -229,6 +243,10 @@ mod tests {
                 "executor_memory: \"449m\" is below \"450m\", the smallest executor heap Spark accepts (it reserves 300 MiB and requires 1.5 times that); use at least \"450m\"",
             ),
             (
+                "2097153k",
+                "executor_memory: \"2097153k\" is not a whole number of MiB: Spark reads it as 2048 MiB and drops the rest; write \"2048m\" or \"2049m\"",
+            ),
+            (
                 "471859199b",
                 "executor_memory: \"471859199b\" is below \"450m\", the smallest executor heap Spark accepts (it reserves 300 MiB and requires 1.5 times that); use at least \"450m\"",
             ),
@@ -247,7 +265,18 @@ mod tests {
             })
         };
         assert_eq!(with("384m"), Vec::<String>::new());
-        assert_eq!(with("1b"), Vec::<String>::new());
+        assert_eq!(
+            with("1b"),
+            vec![
+                "executor_memory_overhead: \"1b\" is not a whole number of MiB: Spark reads it as 0 MiB and drops the rest; write \"1m\""
+            ]
+        );
+        assert_eq!(
+            with("1536k"),
+            vec![
+                "executor_memory_overhead: \"1536k\" is not a whole number of MiB: Spark reads it as 1 MiB and drops the rest; write \"1m\" or \"2m\""
+            ]
+        );
         assert_eq!(
             with("0m"),
             vec!["executor_memory_overhead: \"0m\" is zero: memory must be more than zero"]
