@@ -183,11 +183,7 @@ pub(crate) fn check_conf_map(
                 format!("the value of {key:?} is null: give a value or remove the key"),
             )),
             Field::Set(text) => {
-                // A property that sizes a pod must also mean one exact size to Spark.
-                let problem = value_problem(text)
-                    .map(str::to_owned)
-                    .or_else(|| super::footprint::value_problem(key, text));
-                if let Some(problem) = problem {
+                if let Some(problem) = value_problem(text) {
                     let message = match shown {
                         ValueShown::Yes => format!("the value {text:?} of {key:?} {problem}"),
                         ValueShown::No => format!("the value of {key:?} {problem}"),

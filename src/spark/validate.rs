@@ -6,6 +6,7 @@
 //! diagnostics is the resource's job.
 
 use super::allocation::{check_counts, check_gpu};
+use super::footprint;
 use super::keys::check_extra_conf;
 use super::memory::{MIN_EXECUTOR_MEMORY_BYTES, format_bytes, parse_memory};
 use super::profile::{DEFAULT_EXECUTOR_REQUEST_CORES, Field, ProfileInput};
@@ -23,6 +24,7 @@ pub fn validate(input: &ProfileInput) -> Vec<Violation> {
     check_counts(input, &mut out);
     check_gpu(input, &mut out);
     check_extra_conf(&input.extra_conf, &mut out);
+    check_pod_sizing_conf(input, &mut out);
     check_node_selector(
         "executor_node_selector",
         &input.executor_node_selector,
@@ -38,6 +40,26 @@ pub fn validate(input: &ProfileInput) -> Vec<Violation> {
 }
 
 const MIB: u64 = 1024 * 1024;
+
+/// An `extra_conf` property that sizes a pod (`spark.driver.memory`, an overhead factor, …) must
+/// mean one exact size to Spark, or the footprint would not be the pod's.
+fn check_pod_sizing_conf(input: &ProfileInput, out: &mut Vec<Violation>) {
+    let Some(entries) = input.extra_conf.value() else {
+        return;
+    };
+    for (key, value) in entries {
+        let Some(text) = value.value() else { continue };
+        if let Some(problem) = footprint::value_problem(key, text) {
+            out.push(Violation::new(
+                vec![
+                    super::PathSegment::Attr("extra_conf"),
+                    super::PathSegment::Key(key.clone()),
+                ],
+                format!("the value {text:?} of {key:?} {problem}"),
+            ));
+        }
+    }
+}
 
 fn check_memory(input: &ProfileInput, out: &mut Vec<Violation>) {
     let sizes = [
