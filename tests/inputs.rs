@@ -215,6 +215,22 @@ fn other_bad_inputs_are_refused_at_validate() {
             "executor_memory = \"9999999999999999999g\" \"9999999999999999999g\" is not a Spark \
              memory size: it is larger than Spark can count",
         ),
+        // Spark reads pod memory settings as whole MiB: what it would truncate is refused.
+        (
+            config(&bao, name, "  executor_memory = \"2097153k\"", None),
+            "\"2097153k\" is not a whole number of MiB: Spark reads it as 2048 MiB and drops \
+             the rest",
+        ),
+        (
+            config(
+                &bao,
+                name,
+                "  extra_conf = { \"spark.driver.memory\" = \"1536k\" }",
+                None,
+            ),
+            "the value \"1536k\" of \"spark.driver.memory\" is not a whole number of MiB: \
+             Spark reads it as 1 MiB and drops the rest",
+        ),
         (
             config(
                 &bao,

@@ -131,6 +131,26 @@ fn lifecycle_through_the_binary() {
                 if !change.is_unknown_after("version") {
                     return Err("a content change must plan a new version".into());
                 }
+                // The cost shows before and after: 4 then 6 executors of 4096 + 409 MiB and
+                // 1.8 CPU, beside Spark's default driver (1 CPU, 1024 + 384 MiB).
+                let engine = |footprint: Option<&serde_json::Value>| {
+                    footprint.map(|f| f["engine"].clone())
+                };
+                let before = engine(change.before_attr("footprint"));
+                let after = engine(change.after_attr("footprint"));
+                let expected_before =
+                    json!({"pods": "5", "cpu_request": "8200m", "memory": "19428Mi", "gpus": "0"});
+                let expected_after =
+                    json!({"pods": "7", "cpu_request": "11800m", "memory": "28438Mi", "gpus": "0"});
+                if before != Some(expected_before) || after != Some(expected_after) {
+                    return Err(format!("footprint before {before:?}, after {after:?}"));
+                }
+                let executor = change.after_attr("footprint").map(|f| f["executor"].clone());
+                let expected_executor =
+                    json!({"cpu_request": "1800m", "cpu_limit": null, "memory": "4505Mi", "gpus": "0"});
+                if executor != Some(expected_executor) {
+                    return Err(format!("executor footprint {executor:?}"));
+                }
                 Ok(())
             })
             .check(|state| {
@@ -174,6 +194,13 @@ fn lifecycle_through_the_binary() {
                     return Err(format!(
                         "drift not shown: memory {before:?}, extra_conf {extra:?}"
                     ));
+                }
+                // The footprint follows what Vault holds: 8192 + 819 MiB per executor.
+                let footprint = change
+                    .before_attr("footprint")
+                    .map(|f| f["executor"]["memory"].clone());
+                if footprint != Some(json!("9011Mi")) {
+                    return Err(format!("drift not in the footprint: {footprint:?}"));
                 }
                 Ok(())
             })
@@ -450,6 +477,11 @@ data "konoha_spark_profile" "shared" {{
         state.check_attr(a, "executor_instances", 3)?;
         state.check_attr(a, "executor_memory", "1g")?;
         state.check_attr(a, "version", 1)?;
+        // 3 executors and the driver, each Spark's default 1 CPU and 1024 + 384 MiB.
+        state.check_attr(a, "footprint.engine.pods", "4")?;
+        state.check_attr(a, "footprint.engine.cpu_request", "4")?;
+        state.check_attr(a, "footprint.engine.memory", "5632Mi")?;
+        state.check_attr(a, "footprint.executor.memory", "1408Mi")?;
         state.check_attr(
             a,
             "rendered",

@@ -8,11 +8,13 @@
 //!   [`kyuubi_schema`] (its schema), [`kyuubi_model`] (conversions, drift comparison) and [`rollout_wait`] (waiting on the
 //!   cluster), and its data source [`kyuubi_server_data`]; `adoption` judges whether a create
 //!   may take over objects already in the cluster;
+//! - [`footprint_value`]: the `footprint` attribute both profile schemas carry;
 //! - [`placement_model`]: the toleration block's schema and decoding, shared by both resources;
 //! - [`value_readers`]: string and whole-number readers under all the model decoders;
 //! - [`omitted`]: empty values a remote leaves out, read back as the form the state holds.
 
 mod adoption;
+pub mod footprint_value;
 pub mod kyuubi_model;
 pub mod kyuubi_schema;
 pub mod kyuubi_server;

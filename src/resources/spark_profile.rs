@@ -239,6 +239,7 @@ pub(crate) fn content_attributes(block: Block) -> Block {
             "The KV v2 version holding this content. A change of anything but the content \
              (metadata, `delete_all_versions`) writes no new version.",
         ))
+        .attribute(super::footprint_value::attribute())
         .attribute(Attribute::int("recommended_shuffle_partitions").computed().description(
             "A starting point for `shuffle_partitions`: total executor cores × 4 (with dynamic \
              allocation, counted at `max_executors`).",
@@ -361,6 +362,10 @@ fn set_identity(value: &mut Value) {
 
 fn set_content(value: &mut Value, content: &Content) {
     value.set_attr("rendered", Value::string(&content.rendered));
+    value.set_attr(
+        super::footprint_value::FOOTPRINT,
+        super::footprint_value::value(&content.public),
+    );
     value.set_attr(
         "recommended_shuffle_partitions",
         Value::int(content.recommended_shuffle_partitions),
@@ -733,6 +738,8 @@ impl Resource for SparkProfile {
         let mut planned = req.planned;
         set_identity(&mut planned);
         let Some(content) = content_of(&planned, req.config)? else {
+            // An unknown setting may size a pod.
+            planned.set_attr(super::footprint_value::FOOTPRINT, Value::Unknown);
             return Ok(planned);
         };
         set_content(&mut planned, &content);
@@ -805,6 +812,11 @@ impl Resource for SparkProfile {
             state.set_attr("rendered", Value::string(&view.rendered));
             set_hash(&mut state, &view.content_sha256);
         }
+        // From what Vault holds, so memory changed there shows in the footprint too.
+        state.set_attr(
+            super::footprint_value::FOOTPRINT,
+            super::footprint_value::value(&view.public),
+        );
         state.set_attr("version", Value::int(secret.version as i64));
         if let Some((max_versions, custom_metadata)) = stored_metadata {
             super::profile_model::apply_metadata(&mut state, max_versions, &custom_metadata);

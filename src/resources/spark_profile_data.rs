@@ -64,6 +64,7 @@ impl DataSource for SparkProfileData {
                     "ref",
                     "`<mount>/<name>@sha256:<content_sha256>`, for `konoha_kyuubi_server.spark_profile`.",
                 ))
+                .attribute(super::footprint_value::attribute())
                 .attribute(computed_int("executor_instances", "`spark.executor.instances`, when set."))
                 .attribute(computed_string("executor_memory", "`spark.executor.memory`, when set."))
                 .attribute(computed_int("executor_cores", "`spark.executor.cores`, when set."))
@@ -144,6 +145,10 @@ impl DataSource for SparkProfileData {
             ("path", Value::String(format!("{mount}/data/{name}"))),
             ("version", Value::int(secret.version as i64)),
             ("properties", Value::opt_string_map(Some(props))),
+            (
+                super::footprint_value::FOOTPRINT,
+                super::footprint_value::value(props),
+            ),
             ("ref", Value::String(spark::profile_ref(mount, name, &sha))),
             ("rendered", Value::String(rendered)),
             ("content_sha256", Value::String(sha)),

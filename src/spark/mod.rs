@@ -8,6 +8,7 @@
 
 pub mod allocation;
 pub mod decimal;
+pub mod footprint;
 pub mod keys;
 pub mod memory;
 pub mod profile;

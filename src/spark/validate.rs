@@ -6,6 +6,7 @@
 //! diagnostics is the resource's job.
 
 use super::allocation::{check_counts, check_gpu};
+use super::footprint;
 use super::keys::check_extra_conf;
 use super::memory::{MIN_EXECUTOR_MEMORY_BYTES, format_bytes, parse_memory};
 use super::profile::{DEFAULT_EXECUTOR_REQUEST_CORES, Field, ProfileInput};
@@ -23,6 +24,7 @@ pub fn validate(input: &ProfileInput) -> Vec<Violation> {
     check_counts(input, &mut out);
     check_gpu(input, &mut out);
     check_extra_conf(&input.extra_conf, &mut out);
+    check_pod_sizing_conf(input, &mut out);
     check_node_selector(
         "executor_node_selector",
         &input.executor_node_selector,
@@ -35,6 +37,28 @@ pub fn validate(input: &ProfileInput) -> Vec<Violation> {
     );
     check_metadata(input, &mut out);
     out
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// An `extra_conf` property that sizes a pod (`spark.driver.memory`, an overhead factor, …) must
+/// mean one exact size to Spark, or the footprint would not be the pod's.
+fn check_pod_sizing_conf(input: &ProfileInput, out: &mut Vec<Violation>) {
+    let Some(entries) = input.extra_conf.value() else {
+        return;
+    };
+    for (key, value) in entries {
+        let Some(text) = value.value() else { continue };
+        if let Some(problem) = footprint::value_problem(key, text) {
+            out.push(Violation::new(
+                vec![
+                    super::PathSegment::Attr("extra_conf"),
+                    super::PathSegment::Key(key.clone()),
+                ],
+                format!("the value {text:?} of {key:?} {problem}"),
+            ));
+        }
+    }
 }
 
 fn check_memory(input: &ProfileInput, out: &mut Vec<Violation>) {
@@ -66,6 +90,18 @@ fn check_memory(input: &ProfileInput, out: &mut Vec<Violation>) {
                 format_bytes(min),
                 format_bytes(min)
             ),
+            // Spark reads these as whole MiB and drops the rest: the pod would be smaller.
+            Ok(bytes) if !bytes.is_multiple_of(MIB) => {
+                let below = bytes / MIB;
+                let suggestion = match below {
+                    0 => "\"1m\"".to_owned(),
+                    _ => format!("\"{below}m\" or \"{}m\"", below + 1),
+                };
+                format!(
+                    "{text:?} is not a whole number of MiB: Spark reads it as {below} MiB and \
+                     drops the rest; write {suggestion}"
+                )
+            }
             Ok(_) => continue,
         };
         out.push(Violation::new(attr(name), message));
@@ -229,6 +265,10 @@ mod tests {
                 "executor_memory: \"449m\" is below \"450m\", the smallest executor heap Spark accepts (it reserves 300 MiB and requires 1.5 times that); use at least \"450m\"",
             ),
             (
+                "2097153k",
+                "executor_memory: \"2097153k\" is not a whole number of MiB: Spark reads it as 2048 MiB and drops the rest; write \"2048m\" or \"2049m\"",
+            ),
+            (
                 "471859199b",
                 "executor_memory: \"471859199b\" is below \"450m\", the smallest executor heap Spark accepts (it reserves 300 MiB and requires 1.5 times that); use at least \"450m\"",
             ),
@@ -247,7 +287,18 @@ mod tests {
             })
         };
         assert_eq!(with("384m"), Vec::<String>::new());
-        assert_eq!(with("1b"), Vec::<String>::new());
+        assert_eq!(
+            with("1b"),
+            vec![
+                "executor_memory_overhead: \"1b\" is not a whole number of MiB: Spark reads it as 0 MiB and drops the rest; write \"1m\""
+            ]
+        );
+        assert_eq!(
+            with("1536k"),
+            vec![
+                "executor_memory_overhead: \"1536k\" is not a whole number of MiB: Spark reads it as 1 MiB and drops the rest; write \"1m\" or \"2m\""
+            ]
+        );
         assert_eq!(
             with("0m"),
             vec!["executor_memory_overhead: \"0m\" is zero: memory must be more than zero"]
