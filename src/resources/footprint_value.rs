@@ -31,32 +31,22 @@ const DESCRIPTION: &str = "What one engine run with this profile costs in Kubern
      `spark.dynamicAllocation.maxExecutors`): `pods`, `cpu_request`, `memory` and `gpus`, as a \
      `ResourceQuota` counts them. Every field is a string; null when dynamic allocation has no maximum.";
 
-fn pod_type() -> Type {
+/// An object type whose attributes are all strings, as quantities are.
+fn strings_object(names: &[&str]) -> Type {
     Type::Object(
-        [
-            ("cpu_request", Type::String),
-            ("cpu_limit", Type::String),
-            ("memory", Type::String),
-            ("gpus", Type::String),
-        ]
-        .into_iter()
-        .map(|(k, t)| (k.to_owned(), t))
-        .collect(),
+        names
+            .iter()
+            .map(|name| ((*name).to_owned(), Type::String))
+            .collect(),
     )
 }
 
+fn pod_type() -> Type {
+    strings_object(&["cpu_request", "cpu_limit", "memory", "gpus"])
+}
+
 fn engine_type() -> Type {
-    Type::Object(
-        [
-            ("pods", Type::String),
-            ("cpu_request", Type::String),
-            ("memory", Type::String),
-            ("gpus", Type::String),
-        ]
-        .into_iter()
-        .map(|(k, t)| (k.to_owned(), t))
-        .collect(),
-    )
+    strings_object(&["pods", "cpu_request", "memory", "gpus"])
 }
 
 /// The computed `footprint` attribute.

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::digest::{from_hex, hmac_sha256_hex, sha256_hex, to_hex};
 
+use super::footprint;
 use super::keys::{ValueShown, check_conf_map};
 use super::profile::Field;
 use super::violation::{PathSegment, Violation, attr, check_count};
@@ -105,6 +106,23 @@ pub fn validate(
             clash("sensitive_conf_wo", key, "extra_conf");
         } else if sensitive.contains(key) {
             clash("sensitive_conf_wo", key, "sensitive_conf");
+        }
+    }
+    // The footprint is computed at plan from the properties it can read; a secret value is
+    // hashed, never read, so a setting that sizes the pods has to stay in the open.
+    let hidden = [
+        ("sensitive_conf", &sensitive),
+        ("sensitive_conf_wo", &write_only),
+    ];
+    for (attribute, keys) in hidden {
+        for key in keys.iter().filter(|k| footprint::is_footprint_key(k)) {
+            out.push(Violation::new(
+                vec![PathSegment::Attr(attribute), PathSegment::Key(key.clone())],
+                format!(
+                    "{key:?} sets the size of the engine's pods, which the footprint must read: \
+                     put it in extra_conf"
+                ),
+            ));
         }
     }
     let write_only_given = matches!(input.write_only, Field::Unknown)
@@ -444,6 +462,25 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn settings_that_size_the_pods_are_not_secret() {
+        let input = SecretsInput {
+            sensitive_conf: entries(&[("spark.driver.memory", "4g"), ("spark.a", "s1")]),
+            write_only: entries(&[("spark.memory.offHeap.size", "1g")]),
+            write_only_version: Field::Set(1),
+        };
+        assert_eq!(
+            messages("spark/x", &[], &input),
+            [
+                "sensitive_conf[\"spark.driver.memory\"]: \"spark.driver.memory\" sets the size \
+                 of the engine's pods, which the footprint must read: put it in extra_conf",
+                "sensitive_conf_wo[\"spark.memory.offHeap.size\"]: \"spark.memory.offHeap.size\" \
+                 sets the size of the engine's pods, which the footprint must read: put it in \
+                 extra_conf",
+            ]
+        );
     }
 
     #[test]
